@@ -110,6 +110,15 @@ export function checkSgemm(
   requireLength("sgemm", "C [m, n]", c, m * n);
 }
 
+/** Checks that every array has the first one's length. */
+export function sameLength(kernel: string, names: string[], arrays: Float32Array[]): void {
+  for (let i = 1; i < arrays.length; i++) {
+    if (arrays[i].length !== arrays[0].length) {
+      throw new KernelShapeError(kernel, `${names[i]} has ${arrays[i].length} elements, ${names[0]} has ${arrays[0].length}`);
+    }
+  }
+}
+
 /** Rows of a row-major [rows, cols] array, checking that cols divides its length. */
 export function rowsOf(kernel: string, arg: string, x: Float32Array, cols: number): number {
   if (cols <= 0 || x.length % cols !== 0) {

@@ -6,6 +6,7 @@ import {
   KernelShapeError,
   requireLength,
   rowsOf,
+  sameLength,
   type AdamStep,
   type GeluKind,
   type Kernels,
@@ -49,13 +50,6 @@ export function geluDerivative(x: number, kind: GeluKind): number {
   return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
 }
 
-function sameLength(kernel: string, names: string[], arrays: Float32Array[]): void {
-  for (let i = 1; i < arrays.length; i++) {
-    if (arrays[i].length !== arrays[0].length) {
-      throw new KernelShapeError(kernel, `${names[i]} has ${arrays[i].length} elements, ${names[0]} has ${arrays[0].length}`);
-    }
-  }
-}
 
 export const referenceKernels: Kernels = {
   name: "reference",
