@@ -3,7 +3,7 @@
 
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { writeJsonAtomic } from "./atomic-write.js";
+import { writeJsonAtomic } from "../io/atomic-write.js";
 import type { EventSink } from "./events.js";
 import type { Artifact, StageContext, StageRegistry, StageResult } from "./stage.js";
 

@@ -5,7 +5,7 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { writeJsonAtomic } from "./atomic-write.js";
+import { writeJsonAtomic } from "../io/atomic-write.js";
 import type { PipelineConfig } from "./config.js";
 import { fanOut, JsonlEventLog, type EventSink } from "./events.js";
 import { LocalExecutor, type Executor } from "./executor.js";

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { writeFileAtomic } from "../../pipeline/atomic-write.js";
+import { writeFileAtomic } from "../../io/atomic-write.js";
 import { defineStage, type StageRegistry } from "../../pipeline/stage.js";
 
 /** mulberry32 step: returns [value in [0, 1), next state]. */

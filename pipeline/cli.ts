@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { createProgram } from "./program.js";
+import { STAGES } from "./stages/index.js";
+
+createProgram(STAGES)
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`saec: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });

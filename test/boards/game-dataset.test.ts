@@ -1,0 +1,91 @@
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { tableFromArrays, tableToIPC } from "apache-arrow";
+import { Table as WasmTable, writeParquet } from "parquet-wasm";
+import { afterAll, describe, expect, it } from "vitest";
+import { GameDatasetError, readGameDataset, writeGameDataset, type ChessGameRow } from "../../boards/game-dataset.js";
+import { generateOthelloGames } from "../../boards/othello/generate.js";
+
+const scratch = await mkdtemp(path.join(tmpdir(), "game-dataset-"));
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+const chessRows: ChessGameRow[] = [
+  {
+    gameId: "lichess-0-0", game: "chess", source: "pgn", moves: ";1.e4 e5 2.Nf3", tokens: null, length: 3,
+    nChars: 14, result: "*", seed: null, meta: '{"Event":"Rated"}', split: "train",
+  },
+  {
+    gameId: "random-0-1", game: "chess", source: "random", moves: ";1.f3 e5 2.g4 Qh4#", tokens: Uint8Array.of(15, 6, 4),
+    length: 4, nChars: 18, result: "0-1", seed: 42n, meta: "{}", split: "test",
+  },
+];
+
+/** Writes an arbitrary Arrow table as Parquet, for files the dataset writer would never produce. */
+async function writeRawParquet(file: string, columns: Parameters<typeof tableFromArrays>[0]): Promise<void> {
+  const ipc = tableToIPC(tableFromArrays(columns), "stream");
+  await writeFile(file, writeParquet(WasmTable.fromIPCStream(ipc)));
+}
+
+describe("game dataset Parquet files (spec boards.md §4)", () => {
+  it("round-trips generated Othello rows exactly, leaving no temporary file", async () => {
+    const rows = await generateOthelloGames({ count: 2_000, seed: 1, workers: 1 });
+    const file = path.join(scratch, "othello", "train.parquet");
+    await writeGameDataset(file, rows);
+    expect(await readGameDataset(file)).toEqual(rows);
+    expect(await readdir(path.dirname(file))).toEqual(["train.parquet"]);
+  });
+
+  it("round-trips chess rows with null tokens and seeds", async () => {
+    const file = path.join(scratch, "chess.parquet");
+    await writeGameDataset(file, chessRows);
+    expect(await readGameDataset(file)).toEqual(chessRows);
+  });
+
+  it("writes an empty split when told the game kind", async () => {
+    const file = path.join(scratch, "empty.parquet");
+    await expect(writeGameDataset(file, [])).rejects.toThrow(/options.game/);
+    await writeGameDataset(file, [], { game: "othello" });
+    expect(await readGameDataset(file)).toEqual([]);
+  });
+
+  it("refuses to mix game kinds in one file", async () => {
+    const [othello] = await generateOthelloGames({ count: 1, seed: 1, workers: 1 });
+    await expect(writeGameDataset(path.join(scratch, "mixed.parquet"), [othello, chessRows[0]])).rejects.toThrow(
+      /row 1 \(lichess-0-0\) is a chess game in a othello dataset/,
+    );
+  });
+
+  it("names the file and the column of a bad file", async () => {
+    const notParquet = path.join(scratch, "text.parquet");
+    await writeFile(notParquet, "game_id,moves\n");
+    await expect(readGameDataset(notParquet)).rejects.toThrow(GameDatasetError);
+    await expect(readGameDataset(notParquet)).rejects.toThrow(`${notParquet}: column "*": not a readable Parquet file`);
+
+    const missing = path.join(scratch, "missing.parquet");
+    await writeRawParquet(missing, { game_id: ["a"], game: ["othello"], source: ["random"] });
+    await expect(readGameDataset(missing)).rejects.toThrow(`${missing}: column "moves": missing`);
+
+    const good = path.join(scratch, "good.parquet");
+    await writeGameDataset(good, chessRows);
+    const rows = await readGameDataset(good);
+    const mistyped = path.join(scratch, "mistyped.parquet");
+    await writeRawParquet(mistyped, {
+      game_id: rows.map((row) => row.gameId),
+      game: rows.map((row) => row.game),
+      source: rows.map((row) => row.source),
+      moves: rows.map((row) => row.moves as string),
+      tokens: rows.map(() => null),
+      length: rows.map((row) => String(row.length)),
+    });
+    await expect(readGameDataset(mistyped)).rejects.toThrow(/mistyped.parquet: column "tokens": type .* is not list<uint8>/);
+  });
+
+  it("names the row of an inconsistent value", async () => {
+    const file = path.join(scratch, "inconsistent.parquet");
+    await writeGameDataset(file, [chessRows[0], { ...chessRows[1], nChars: 3 }]);
+    await expect(readGameDataset(file)).rejects.toThrow(`${file}: column "n_chars": row 1: 3 but moves has 18 characters`);
+    await writeGameDataset(file, [{ ...chessRows[0], result: "draw" as never }]);
+    await expect(readGameDataset(file)).rejects.toThrow(/column "result": row 0: "draw" is not a chess result/);
+  });
+});
