@@ -1,6 +1,7 @@
 // Synthetic Othello datasets (spec boards.md §1.5, §4): shards of random games generated in parallel with piscina,
 // merged in index order, optionally de-duplicated, split by content hash. Workers never change the output.
 
+import { setMaxListeners } from "node:events";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
@@ -78,8 +79,12 @@ function workerRunner(workers: number, signal?: AbortSignal): ShardRunner | unde
     maxThreads: workers,
     execArgv,
   });
+  // Every queued shard task listens for the abort: one local signal, followed once, carries them all.
+  const local = new AbortController();
+  setMaxListeners(0, local.signal);
+  signal?.addEventListener("abort", () => local.abort(signal.reason), { once: true });
   return {
-    run: (task) => pool.run(task, { signal }),
+    run: (task) => pool.run(task, { signal: local.signal }),
     close: () => pool.destroy(),
   };
 }

@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   checkSgemm,
   KernelShapeError,
@@ -17,6 +16,7 @@ import {
   type Kernels,
   type ProviderOptions,
 } from "../kernels.js";
+import { packageRoot } from "../../io/package-root.js";
 
 /** What OpenBLAS reports about itself (openblas_get_config and friends). */
 export interface BlasInfo {
@@ -70,17 +70,6 @@ export interface NativeAddon {
 /** Kernels backed by the addon, with what OpenBLAS says about itself. */
 export interface NativeKernels extends Kernels {
   readonly blas: BlasInfo;
-}
-
-/** The folder holding package.json, found by walking up from this file (works from the sources and from dist/). */
-function packageRoot(): string {
-  let folder = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(folder, "package.json"))) {
-    const parent = path.dirname(folder);
-    if (parent === folder) throw new ProviderUnavailableError("native", `no package.json above ${import.meta.url}`);
-    folder = parent;
-  }
-  return folder;
 }
 
 /** Where native/install.mjs leaves the built addon. */

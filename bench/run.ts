@@ -1,0 +1,30 @@
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute); no name runs every benchmark.
+
+import { computeBench } from "./compute.js";
+
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  compute: computeBench,
+};
+
+export class UnknownBenchmarkError extends Error {
+  constructor(name: string) {
+    super(`unknown benchmark "${name}" (known: ${Object.keys(BENCHMARKS).join(", ")})`);
+    this.name = "UnknownBenchmarkError";
+  }
+}
+
+async function main(names: string[]): Promise<void> {
+  const selected = names.length > 0 ? names : Object.keys(BENCHMARKS);
+  for (const name of selected) {
+    if (!Object.hasOwn(BENCHMARKS, name)) throw new UnknownBenchmarkError(name);
+  }
+  for (const name of selected) {
+    process.stderr.write(`bench ${name}\n`);
+    await BENCHMARKS[name]();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = error instanceof UnknownBenchmarkError ? 2 : 1;
+});
