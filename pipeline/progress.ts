@@ -117,13 +117,17 @@ export class SpinnerReporter implements EventSink {
 
   private refresh(now: number): void {
     if (this.stages.size === 0) return;
-    this.spinner.text = [...this.stages].map(([stage, progress]) =>
-      progress.total > 0 ? describeProgress(stage, progress, now) : `${stage}: running`,
-    ).join(" | ");
+    const text = [...this.stages]
+      .map(([stage, progress]) => (progress.total > 0 ? describeProgress(stage, progress, now) : `${stage}: running`))
+      .join(" | ");
+    // one terminal line: a wrapped spinner line leaves copies of itself behind on every redraw
+    const width = Math.max(20, (process.stderr.columns || 80) - 3);
+    this.spinner.text = text.length > width ? `${text.slice(0, width - 1)}…` : text;
     if (!this.spinner.isSpinning) this.spinner.start();
   }
 }
 
+/** A spinner on a terminal that reports its width (ora redraws by counting wrapped lines); plain lines otherwise. */
 export function progressReporter(): EventSink {
-  return process.stderr.isTTY ? new SpinnerReporter() : new LineReporter();
+  return process.stderr.isTTY && process.stderr.columns > 0 ? new SpinnerReporter() : new LineReporter();
 }
