@@ -102,7 +102,7 @@ export function expectAdamBitExact(kernels: Kernels): void {
 
 /** Registers the whole suite for one loaded provider. */
 export function describeKernelConformance(kernels: Kernels): void {
-  // Sizes off multiples of 4 and 8, k = 1, and (for blocked kernels) past 128 rows, 256 deep and 2048 columns.
+  // Sizes off multiples of 4 and 8, k = 1, and (for blocked kernels) past 128 rows, 128 and 256 deep and 2048 columns.
   const shapes: [m: number, n: number, k: number][] = [
     [1, 1, 1],
     [3, 5, 1],
@@ -110,6 +110,7 @@ export function describeKernelConformance(kernels: Kernels): void {
     [33, 17, 65],
     [64, 64, 64],
     [100, 37, 250],
+    [130, 260, 129],
     [130, 260, 300],
     [5, 2063, 6],
   ];
