@@ -1,13 +1,19 @@
 // The `saec` command line: run a pipeline, show a run's status, check a config, probe the machine, and one
 // subcommand per stage.
 
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
+import { packageRoot } from "../io/package-root.js";
 import { loadPipelineConfig } from "./config.js";
 import { progressReporter } from "./progress.js";
 import { runPipeline, StageFailedError, type RunSummary } from "./runner.js";
 import type { StageRegistry } from "./stage.js";
 import { formatStatus, runStatus } from "./status.js";
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
 
 function printSummary(summary: RunSummary): void {
   for (const stage of summary.stages) {
@@ -36,9 +42,13 @@ async function runFromFile(file: string, registry: StageRegistry, only?: string[
   }
 }
 
-export function createProgram(registry: StageRegistry): Command {
+/** Commands a stage adds to its own group besides `run` (e.g. `saec games show`). */
+export type StageCommands = Record<string, (group: Command) => void>;
+
+export function createProgram(registry: StageRegistry, extraCommands?: StageCommands): Command {
   const program = new Command("saec")
     .description("sae-circuits: board-game transcripts → models → SAEs → board-state metrics → feature circuits")
+    .version(packageVersion())
     .showHelpAfterError();
 
   program
@@ -78,11 +88,13 @@ export function createProgram(registry: StageRegistry): Command {
     });
 
   for (const stage of registry) {
-    program
-      .command(stage.name)
-      .description(`${stage.description} (runs the "${stage.name}" stage of a config and what it needs)`)
+    const group = program.command(stage.name).description(stage.description);
+    group
+      .command("run")
+      .description(`run the "${stage.name}" stage of a pipeline config, and the stages it needs`)
       .argument("<config>", "pipeline config file")
       .action(async (file: string) => runFromFile(file, registry, [stage.name]));
+    extraCommands?.[stage.name]?.(group);
   }
   return program;
 }
