@@ -53,3 +53,22 @@ export function randomBelow(random: RandomStream, n: number): number {
     if (value < limit) return value % n;
   }
 }
+
+/** The largest dataset seed: a game seed S·2^32 + i must fit the dataset's signed int64 `seed` column. */
+export const MAX_DATASET_SEED = 0x7fffffff;
+export const MAX_GAME_INDEX = 0xffffffff;
+
+/** The PRNG seed of game `index` of a dataset (its `seed` column): one stream per game, whatever the sharding. */
+export function gameSeed(datasetSeed: number, index: number): bigint {
+  return (BigInt(datasetSeed) << 32n) | BigInt(index);
+}
+
+/** Checks a dataset seed and a range of game indices before generating games start..start+count−1. */
+export function checkGameRange(generator: string, datasetSeed: number, start: number, count: number): void {
+  if (!Number.isInteger(datasetSeed) || datasetSeed < 0 || datasetSeed > MAX_DATASET_SEED) {
+    throw new RangeError(`${generator}: seed must be an integer in [0, 2^31), got ${datasetSeed}`);
+  }
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count - 1 > MAX_GAME_INDEX) {
+    throw new RangeError(`${generator}: games ${start}..${start + count - 1} exceed the index range [0, 2^32)`);
+  }
+}

@@ -8,11 +8,10 @@ import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { z } from "zod";
 import type { OthelloGameRow } from "../game-dataset.js";
+import { gameSeed, MAX_DATASET_SEED } from "../random.js";
 import { splitFractionsSchema, SPLITS } from "../splits.js";
 import {
   generateOthelloShard,
-  MAX_DATASET_SEED,
-  othelloGameSeed,
   RESULT_CODES,
   type OthelloShard,
   type OthelloShardTask,
@@ -161,7 +160,7 @@ function appendShardRows(
       length,
       nChars: null,
       result: RESULT_CODES[shard.results[i]],
-      seed: othelloGameSeed(config.seed, index),
+      seed: gameSeed(config.seed, index),
       meta: "{}",
       split: SPLITS[shard.splits[i]],
     });

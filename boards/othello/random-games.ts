@@ -3,7 +3,7 @@
 // on (S, first index, count) and any split of the work across workers gives the same bytes.
 
 import { splitOf, type SplitFractions, SPLITS } from "../splits.js";
-import { randomBelow, xoshiro128, type RandomStream } from "../random.js";
+import { checkGameRange, randomBelow, xoshiro128, type RandomStream } from "../random.js";
 import { nthSquare } from "./bitboard.js";
 import { OthelloBoard, type OthelloResult } from "./engine.js";
 import { formatOthelloMoves } from "./squares.js";
@@ -11,15 +11,6 @@ import { MAX_GAME_MOVES } from "./tokenizer.js";
 
 /** Result codes of a packed shard. */
 export const RESULT_CODES: readonly OthelloResult[] = ["black", "white", "draw"];
-
-/** The largest dataset seed: the game seed S·2^32 + i must fit a signed int64 column. */
-export const MAX_DATASET_SEED = 0x7fffffff;
-export const MAX_GAME_INDEX = 0xffffffff;
-
-/** The PRNG seed of game `index` (the dataset's `seed` column). */
-export function othelloGameSeed(datasetSeed: number, index: number): bigint {
-  return (BigInt(datasetSeed) << 32n) | BigInt(index);
-}
 
 /** Plays one random game into `moves` (≥ 60 slots); returns the final board, whose moveCount is the length. */
 export function playRandomOthelloGame(random: RandomStream, moves: Uint8Array): OthelloBoard {
@@ -54,18 +45,8 @@ export interface OthelloShard {
   splits: Uint8Array;
 }
 
-function assertIndexRange(task: OthelloShardTask): void {
-  const { datasetSeed, start, count } = task;
-  if (!Number.isInteger(datasetSeed) || datasetSeed < 0 || datasetSeed > MAX_DATASET_SEED) {
-    throw new RangeError(`Othello generation: seed must be an integer in [0, 2^31), got ${datasetSeed}`);
-  }
-  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count - 1 > MAX_GAME_INDEX) {
-    throw new RangeError(`Othello generation: games ${start}..${start + count - 1} exceed the index range [0, 2^32)`);
-  }
-}
-
 export function generateOthelloShard(task: OthelloShardTask): OthelloShard {
-  assertIndexRange(task);
+  checkGameRange("Othello generation", task.datasetSeed, task.start, task.count);
   const lengths = new Uint8Array(task.count);
   const results = new Uint8Array(task.count);
   const splits = new Uint8Array(task.count);
