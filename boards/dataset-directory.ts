@@ -85,7 +85,7 @@ export async function readDatasetDirectory(dir: string, splits: readonly Split[]
     if (splitRows.length !== manifest.counts[split]) {
       throw new DatasetDirectoryError(dir, `${manifest.files[split]} holds ${splitRows.length} games, the manifest says ${manifest.counts[split]}`);
     }
-    rows.push(...splitRows);
+    for (const row of splitRows) rows.push(row); // spread would overflow the stack on large splits
   }
   return rows;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { createProgram } from "./program.js";
+import { addGamesCommands } from "./commands/games.js";
 import { STAGES } from "./stages/index.js";
 
-createProgram(STAGES)
+createProgram(STAGES, { games: addGamesCommands })
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     process.stderr.write(`saec: ${error instanceof Error ? error.message : String(error)}\n`);
