@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import type { BspTable } from "../../boards/bsp.js";
 import { chessBoardBspTables, chessPiece } from "../../boards/chess/bsp.js";
+import { chessStrategyBspTables } from "../../boards/chess/strategy-tables.js";
 import { readDatasetDirectory } from "../../boards/dataset-directory.js";
 import { datasetStats, formatDatasetStats } from "../../boards/dataset-stats.js";
 import type { GameRow } from "../../boards/game-dataset.js";
@@ -45,7 +46,10 @@ export function showOthelloPosition(row: Extract<GameRow, { game: "othello" }>, 
 /** The board seen at character `position` of a chess game and its board BSPs. */
 export function showChessPosition(row: Extract<GameRow, { game: "chess" }>, position: number): string {
   checkMove(row, row.moves.length, position);
-  const tables: BspTable[] = chessBoardBspTables(row.moves, undefined, position + 1);
+  const tables: BspTable[] = [
+    ...chessBoardBspTables(row.moves, undefined, position + 1),
+    ...chessStrategyBspTables(row.moves, position + 1),
+  ];
   const piece = tables.find((table) => table.fn === chessPiece)!;
   const layout = { rowLabels: "12345678".split(""), colLabels: "abcdefgh".split(""), topRowLast: true };
   const context = row.moves.slice(Math.max(0, position - 20), position + 1);
