@@ -94,10 +94,9 @@ export function parsePipelineConfig(raw: unknown, registry: StageRegistry, sourc
   for (const stage of registry) {
     const rawSlice = valueAt(rawStages, [stage.name]);
     if (rawSlice === undefined) continue;
-    const withSeed = withDefaultSeed(stage.configSchema, rawSlice, seed);
-    const slice = stage.configSchema.safeParse(withSeed);
+    const { input, result: slice } = parseWithSeed(stage.configSchema, rawSlice, seed);
     if (slice.success) stages[stage.name] = slice.data;
-    else problems.push(...problemsOf(slice.error, withSeed, ["stages", stage.name]));
+    else problems.push(...problemsOf(slice.error, input, ["stages", stage.name]));
   }
   for (const stage of registry) {
     if (valueAt(rawStages, [stage.name]) === undefined) continue;
@@ -115,11 +114,20 @@ export function parsePipelineConfig(raw: unknown, registry: StageRegistry, sourc
   return { ...top.data, stages };
 }
 
-/** A slice whose schema has a `seed` field takes the pipeline seed unless it sets its own. */
-function withDefaultSeed(schema: z.ZodType, slice: unknown, seed: number): unknown {
-  const shape = (schema as { shape?: Record<string, unknown> }).shape;
-  if (!shape || !("seed" in shape) || slice === null || typeof slice !== "object" || Array.isArray(slice)) return slice;
-  return { seed, ...(slice as Record<string, unknown>) };
+/**
+ * A slice takes the pipeline seed unless it sets its own, when its schema accepts a `seed` field (for a union: when
+ * the option the slice selects does); a schema that rejects the field gets the slice as written.
+ */
+function parseWithSeed(schema: z.ZodType, slice: unknown, seed: number) {
+  if (slice === null || typeof slice !== "object" || Array.isArray(slice) || "seed" in slice) {
+    return { input: slice, result: schema.safeParse(slice) };
+  }
+  const seeded = { seed, ...(slice as Record<string, unknown>) };
+  const result = schema.safeParse(seeded);
+  const rejectsSeed =
+    !result.success &&
+    result.error.issues.some((issue) => issue.code === "unrecognized_keys" && issue.path.length === 0 && issue.keys.includes("seed"));
+  return rejectsSeed ? { input: slice, result: schema.safeParse(slice) } : { input: seeded, result };
 }
 
 export class ConfigFileError extends Error {
