@@ -25,7 +25,7 @@ export function runDirectory(config: PipelineConfig): string {
 }
 
 /** Stages of the registry that the config enables, keyed in dependency order. */
-export function planRun(config: PipelineConfig, registry: StageRegistry): Plan {
+export async function planRun(config: PipelineConfig, registry: StageRegistry): Promise<Plan> {
   const runDir = runDirectory(config);
   const keys: Record<string, string> = {};
   const stages: PlannedStage[] = [];
@@ -33,7 +33,8 @@ export function planRun(config: PipelineConfig, registry: StageRegistry): Plan {
     if (!(definition.name in config.stages)) continue;
     const inputs = Object.fromEntries(definition.inputs.map((input) => [input, keys[input]]));
     const stageConfig = config.stages[definition.name];
-    const key = stageKey(definition.name, definition.version, stageConfig, inputs);
+    const external = definition.fingerprint ? await definition.fingerprint(stageConfig) : undefined;
+    const key = stageKey(definition.name, definition.version, external === undefined ? stageConfig : { config: stageConfig, external }, inputs);
     keys[definition.name] = key;
     stages.push({ definition, config: stageConfig, key, dir: path.join(runDir, `${definition.name}-${key}`), inputs });
   }

@@ -97,7 +97,7 @@ function selectStages(stages: PlannedStage[], only: string[] | undefined): Plann
 
 export async function runPipeline(config: PipelineConfig, options: RunOptions): Promise<RunSummary> {
   checkRegistry(options.registry);
-  const plan = planRun(config, options.registry);
+  const plan = await planRun(config, options.registry);
   const stages = selectStages(plan.stages, options.only);
   const executor = options.executor ?? new LocalExecutor(options.registry);
   const signal = options.signal ?? new AbortController().signal;

@@ -58,6 +58,11 @@ export interface StageDefinition<Schema extends z.ZodType = z.ZodType> {
   configSchema: Schema;
   /** Upstream stages whose artifacts this stage reads. */
   inputs: readonly string[];
+  /**
+   * What the outputs depend on besides the config and upstream stages (e.g. the sizes and modification times of
+   * files the config names); it becomes part of the key, so a changed input file reruns the stage.
+   */
+  fingerprint?(config: z.output<Schema>): Promise<unknown>;
   run(context: StageContext<z.output<Schema>>): Promise<StageResult>;
 }
 

@@ -34,7 +34,7 @@ export async function runStatus(runDir: string, registry: StageRegistry): Promis
   }
   const config = parsePipelineConfig(raw, registry, path.join(runDir, RUN_CONFIG_FILE));
   // The recorded runsDir may be relative to wherever the run was started; status reads the directory it was given.
-  const plan = planRun({ ...config, runsDir: path.dirname(path.resolve(runDir)), name: path.basename(runDir) }, registry);
+  const plan = await planRun({ ...config, runsDir: path.dirname(path.resolve(runDir)), name: path.basename(runDir) }, registry);
   const statuses: StageStatus[] = [];
   for (const stage of plan.stages) {
     const manifest = await readManifest(stage.dir);
