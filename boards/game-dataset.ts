@@ -18,6 +18,7 @@ import {
   type Vector,
 } from "apache-arrow";
 import { readParquet, Table as WasmTable, writeParquet, Compression, WriterPropertiesBuilder } from "parquet-wasm";
+import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { SPLITS, type Split } from "./splits.js";
 
@@ -57,6 +58,15 @@ export interface ChessGameRow extends GameRowBase {
 }
 
 export type GameRow = OthelloGameRow | ChessGameRow;
+
+/** First part of `game_id` (a generator config's `datasetName`): no `-`, which separates the parts of the id. */
+export const datasetNameSchema = z.string().regex(/^[A-Za-z0-9_.]+$/, "letters, digits, '_' and '.' only");
+
+/** `game_id` of game `index` of a dataset: `<datasetName>-<shard>-<index in shard>`. */
+export function gameId(datasetName: string, shardSize: number, index: number): string {
+  const shard = Math.floor(index / shardSize);
+  return `${datasetName}-${shard}-${index - shard * shardSize}`;
+}
 
 const RESULTS: Record<GameKind, readonly string[]> = {
   othello: ["black", "white", "draw", "unfinished"],

@@ -83,6 +83,13 @@ function problemsOf(error: z.ZodError, input: unknown, prefix: readonly Property
   });
 }
 
+/** Parses data with a schema, or throws a ConfigError listing every problem (for configs given outside a pipeline). */
+export function parseConfigWith<Schema extends z.ZodType>(schema: Schema, raw: unknown, source: string): z.output<Schema> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error, raw, []));
+  return result.data;
+}
+
 /** Validates raw config data (already parsed from JSON/YAML) against the registry. */
 export function parsePipelineConfig(raw: unknown, registry: StageRegistry, source = "config"): PipelineConfig {
   const top = pipelineConfigSchema(registry).safeParse(raw);

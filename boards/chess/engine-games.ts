@@ -6,12 +6,12 @@
 
 import { Chess, type Move } from "chess.js";
 import { z } from "zod";
-import type { ChessGameRow } from "../game-dataset.js";
+import { datasetNameSchema, type ChessGameRow } from "../game-dataset.js";
 import { checkGameRange, gameSeed, MAX_DATASET_SEED, MAX_GAME_INDEX, randomBelow, xoshiro128, type RandomStream } from "../random.js";
-import { splitFractionsSchema, splitOf } from "../splits.js";
+import { splitFractionsSchema } from "../splits.js";
+import { chessGameRow } from "./chess-game-row.js";
 import { formatChessMovetext } from "./movetext.js";
 import type { ChessResult } from "./random-games.js";
-import { encodeChessText } from "./tokenizer.js";
 import { EngineProtocolError, resolveEngineBinary, UciEngine, type SearchLimit } from "./uci-engine.js";
 
 export const chessEngineConfigSchema = z
@@ -38,7 +38,7 @@ export const chessEngineConfigSchema = z
     /** Games per shard: the unit of work of one engine process and the middle part of `game_id`. */
     shardSize: z.number().int().positive().default(100),
     /** First part of `game_id`: `<datasetName>-<shard>-<index in shard>`. */
-    datasetName: z.string().regex(/^[A-Za-z0-9_.]+$/, "letters, digits, '_' and '.' only").default("chess_engine"),
+    datasetName: datasetNameSchema.default("chess_engine"),
     /** Store the character ids in the optional `tokens` column (spec §4). */
     storeTokens: z.boolean().default(false),
     splits: splitFractionsSchema.default({ train: 0.98, val: 0.01 }),
@@ -149,20 +149,16 @@ export async function playEngineShard(
   for (let index = start; index < start + count; index++) {
     signal?.throwIfAborted();
     const game = await playEngineGame(engine, xoshiro128(config.seed, index), settings);
-    const shard = Math.floor(index / config.shardSize);
-    rows.push({
-      gameId: `${config.datasetName}-${shard}-${index - shard * config.shardSize}`,
-      game: "chess",
-      source: "engine",
-      moves: game.movetext,
-      tokens: config.storeTokens ? encodeChessText(game.movetext) : null,
-      length: game.sans.length,
-      nChars: game.movetext.length,
-      result: game.result,
-      seed: gameSeed(config.seed, index),
-      meta,
-      split: splitOf(game.movetext, config.splits),
-    });
+    rows.push(
+      chessGameRow(config, index, {
+        source: "engine",
+        movetext: game.movetext,
+        plies: game.sans.length,
+        result: game.result,
+        seed: gameSeed(config.seed, index),
+        meta,
+      }),
+    );
   }
   return rows;
 }

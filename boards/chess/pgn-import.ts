@@ -4,13 +4,13 @@
 
 import { Chess } from "chess.js";
 import { z } from "zod";
-import type { ChessGameRow } from "../game-dataset.js";
-import { splitFractionsSchema, splitOf } from "../splits.js";
+import { datasetNameSchema, type ChessGameRow } from "../game-dataset.js";
+import { splitFractionsSchema } from "../splits.js";
+import { chessGameRow } from "./chess-game-row.js";
 import { formatChessMovetext } from "./movetext.js";
 import { readPgnText } from "./pgn-file.js";
 import { readPgnGames, type PgnGame } from "./pgn-reader.js";
 import type { ChessResult } from "./random-games.js";
-import { encodeChessText } from "./tokenizer.js";
 
 const CHESS_RESULTS = ["1-0", "0-1", "1/2-1/2", "*"] as const satisfies readonly ChessResult[];
 
@@ -48,7 +48,7 @@ export const pgnImportConfigSchema = z
     /** Games per shard: the middle part of `game_id`. */
     shardSize: z.number().int().positive().default(10_000),
     /** First part of `game_id`: `<datasetName>-<shard>-<index in shard>`. */
-    datasetName: z.string().regex(/^[A-Za-z0-9_.]+$/, "letters, digits, '_' and '.' only").default("chess_pgn"),
+    datasetName: datasetNameSchema.default("chess_pgn"),
     /** Store the character ids in the optional `tokens` column (spec §4). */
     storeTokens: z.boolean().default(false),
     splits: splitFractionsSchema.default({ train: 0.98, val: 0.01 }),
@@ -188,20 +188,14 @@ export async function* importPgnGameStream(
       continue;
     }
     const index = stats.kept++;
-    const shard = Math.floor(index / config.shardSize);
-    yield {
-      gameId: `${config.datasetName}-${shard}-${index - shard * config.shardSize}`,
-      game: "chess",
+    yield chessGameRow(config, index, {
       source: "pgn",
-      moves: verdict.movetext,
-      tokens: config.storeTokens ? encodeChessText(verdict.movetext) : null,
-      length: verdict.sans.length,
-      nChars: verdict.movetext.length,
+      movetext: verdict.movetext,
+      plies: verdict.sans.length,
       result: verdict.result,
       seed: null,
       meta: pgnMeta(game),
-      split: splitOf(verdict.movetext, config.splits),
-    };
+    });
   }
 }
 

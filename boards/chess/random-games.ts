@@ -5,14 +5,13 @@
 
 import { Chess } from "chess.js";
 import { z } from "zod";
-import type { ChessGameRow } from "../game-dataset.js";
+import { datasetNameSchema, type ChessGameRow } from "../game-dataset.js";
 import { checkGameRange, gameSeed, MAX_DATASET_SEED, randomBelow, xoshiro128, type RandomStream } from "../random.js";
-import { splitFractionsSchema, splitOf, type SplitFractions } from "../splits.js";
+import { splitFractionsSchema } from "../splits.js";
+import { chessGameRow, type ChessRowSettings } from "./chess-game-row.js";
 import { legalMoves, playMove, sanOfMove } from "./chess-internals.js";
 import { movetextPrefix } from "./movetext.js";
-import { CHESS_CONTEXT_LENGTH, encodeChessText } from "./tokenizer.js";
-
-/** The largest dataset seed: the game seed S·2^32 + i must fit a signed int64 column. */
+import { CHESS_CONTEXT_LENGTH } from "./tokenizer.js";
 
 /** Everything that determines the generated rows. */
 export const chessRandomConfigSchema = z.object({
@@ -25,7 +24,7 @@ export const chessRandomConfigSchema = z.object({
   /** Games per shard: the unit of work and the middle part of `game_id`. */
   shardSize: z.number().int().positive().default(10_000),
   /** First part of `game_id`: `<datasetName>-<shard>-<index in shard>`. */
-  datasetName: z.string().regex(/^[A-Za-z0-9_.]+$/, "letters, digits, '_' and '.' only").default("chess_random"),
+  datasetName: datasetNameSchema.default("chess_random"),
   /** Store the character ids in the optional `tokens` column (spec §4). */
   storeTokens: z.boolean().default(false),
   splits: splitFractionsSchema.default({ train: 0.98, val: 0.01 }),
@@ -70,17 +69,13 @@ export function playRandomChessGame(
   }
 }
 
-export interface ChessRandomShardTask {
+export interface ChessRandomShardTask extends ChessRowSettings {
   datasetSeed: number;
   /** Index of the shard's first game in the dataset. */
   start: number;
   count: number;
   maxPlies: number;
   maxChars: number;
-  shardSize: number;
-  datasetName: string;
-  storeTokens: boolean;
-  splits: SplitFractions;
 }
 
 /** Rows of games start..start+count−1 (a worker's unit of work; plain data, so it crosses threads). */
@@ -90,20 +85,16 @@ export function generateRandomChessShard(task: ChessRandomShardTask): ChessGameR
   const rows: ChessGameRow[] = [];
   for (let index = start; index < start + count; index++) {
     const game = playRandomChessGame(xoshiro128(datasetSeed, index), task);
-    const shard = Math.floor(index / task.shardSize);
-    rows.push({
-      gameId: `${task.datasetName}-${shard}-${index - shard * task.shardSize}`,
-      game: "chess",
-      source: "random",
-      moves: game.movetext,
-      tokens: task.storeTokens ? encodeChessText(game.movetext) : null,
-      length: game.sans.length,
-      nChars: game.movetext.length,
-      result: game.result,
-      seed: gameSeed(datasetSeed, index),
-      meta: JSON.stringify({ maxPlies: task.maxPlies, maxChars: task.maxChars }),
-      split: splitOf(game.movetext, task.splits),
-    });
+    rows.push(
+      chessGameRow(task, index, {
+        source: "random",
+        movetext: game.movetext,
+        plies: game.sans.length,
+        result: game.result,
+        seed: gameSeed(datasetSeed, index),
+        meta: JSON.stringify({ maxPlies: task.maxPlies, maxChars: task.maxChars }),
+      }),
+    );
   }
   return rows;
 }

@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { z } from "zod";
-import type { OthelloGameRow } from "../game-dataset.js";
+import { datasetNameSchema, gameId, type OthelloGameRow } from "../game-dataset.js";
 import { gameSeed, MAX_DATASET_SEED } from "../random.js";
 import { splitFractionsSchema, SPLITS } from "../splits.js";
 import {
@@ -28,7 +28,7 @@ export const othelloGenerationConfigSchema = z.object({
   /** Games per shard: the unit of work of a worker and the middle part of `game_id`. */
   shardSize: z.number().int().positive().default(10_000),
   /** First part of `game_id`: `<datasetName>-<shard>-<index in shard>`. */
-  datasetName: z.string().regex(/^[A-Za-z0-9_.]+$/, "letters, digits, '_' and '.' only").default("othello"),
+  datasetName: datasetNameSchema.default("othello"),
   splits: splitFractionsSchema.default({ train: 0.98, val: 0.01 }),
 });
 export type OthelloGenerationConfig = z.output<typeof othelloGenerationConfigSchema>;
@@ -150,9 +150,8 @@ function appendShardRows(
       seen.add(key);
     }
     const index = shard.start + i;
-    const shardNumber = Math.floor(index / config.shardSize);
     rows.push({
-      gameId: `${config.datasetName}-${shardNumber}-${index - shardNumber * config.shardSize}`,
+      gameId: gameId(config.datasetName, config.shardSize, index),
       game: "othello",
       source: "random",
       moves,

@@ -1,10 +1,16 @@
-// `saec games show|stats`: look inside a game dataset directory.
+// `saec games generate|import|show|stats`: make a game dataset directory outside a pipeline, and look inside one.
 
+import { existsSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import path from "node:path";
 import type { Command } from "commander";
 import type { BspTable } from "../../boards/bsp.js";
 import { chessBoardBspTables, chessPiece } from "../../boards/chess/bsp.js";
 import { chessStrategyBspTables } from "../../boards/chess/strategy-tables.js";
-import { readDatasetDirectory } from "../../boards/dataset-directory.js";
+import { readDatasetDirectory, writeDatasetDirectory } from "../../boards/dataset-directory.js";
+import { gameSourceConfigSchema, generateGames } from "../../boards/game-sources.js";
+import { parseConfigWith } from "../config.js";
+import { LineReporter } from "../progress.js";
 import { datasetStats, formatDatasetStats } from "../../boards/dataset-stats.js";
 import type { GameRow } from "../../boards/game-dataset.js";
 import { othelloBsps, OTHELLO_PERSPECTIVES, type OthelloPerspective } from "../../boards/othello/bsp.js";
@@ -60,7 +66,89 @@ export function showChessPosition(row: Extract<GameRow, { game: "chess" }>, posi
   ].join("\n");
 }
 
+/** Writes a dataset into a temporary sibling directory, then renames it to `out`: no partial dataset is ever left. */
+async function writeDatasetAtomically(out: string, slice: Record<string, unknown>, source: string): Promise<void> {
+  const config = parseConfigWith(gameSourceConfigSchema, slice, source);
+  if (existsSync(out)) throw new Error(`${out} already exists; choose a new --out directory`);
+  const reporter = new LineReporter((line) => process.stderr.write(line + "\n"), 2000);
+  reporter.emit({ type: "stage-start", stage: "games", key: path.basename(out), resumed: false });
+  const started = Date.now();
+  const generated = await generateGames(config, {
+    onProgress: (done, total) => reporter.emit({ type: "progress", stage: "games", done, total, unit: "games" }),
+  });
+  const temporary = `${out}.${process.pid}.tmp`;
+  await rm(temporary, { recursive: true, force: true });
+  const manifest = await writeDatasetDirectory(temporary, generated.game, generated.rows, {
+    ...config,
+    ...(generated.importStats ? { importStats: generated.importStats } : {}),
+  });
+  await rename(temporary, out);
+  reporter.emit({ type: "stage-end", stage: "games", key: path.basename(out), seconds: (Date.now() - started) / 1000, metrics: {} });
+  process.stdout.write(`${out}: ${generated.rows.length} games (train ${manifest.counts.train}, val ${manifest.counts.val}, test ${manifest.counts.test})\n`);
+  if (generated.importStats) {
+    const skipped = Object.entries(generated.importStats.skipped).filter(([, count]) => count > 0);
+    process.stdout.write(`read ${generated.importStats.read}, kept ${generated.importStats.kept}` +
+      (skipped.length > 0 ? `, skipped ${skipped.map(([reason, count]) => `${reason} ${count}`).join(", ")}` : "") + "\n");
+  }
+}
+
+/** A commander parser for an integer option that refuses anything else, naming the option. */
+function integerOption(flag: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (value.trim() === "" || !Number.isInteger(number)) throw new RangeError(`${flag}: expected an integer, found "${value}"`);
+    return number;
+  };
+}
+
+/** Options given as --set key=value (JSON values where they parse: numbers, booleans, lists). */
+function collectSetting(value: string, settings: Record<string, unknown>): Record<string, unknown> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new RangeError(`--set: expected key=value, found "${value}"`);
+  const text = value.slice(at + 1);
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // a plain string
+  }
+  return { ...settings, [value.slice(0, at)]: parsed };
+}
+
 export function addGamesCommands(group: Command): void {
+  group
+    .command("generate")
+    .description("generate a game dataset directory: Othello or chess random games, or chess engine self-play")
+    .requiredOption("--out <dir>", "dataset directory to create")
+    .option("--game <game>", "othello | chess", "othello")
+    .option("--source <source>", "random | engine (chess)", "random")
+    .option("--count <n>", "games", integerOption("--count"))
+    .option("--seed <n>", "dataset seed", integerOption("--seed"), 0)
+    .option("--set <key=value>", "any other field of the source's config (repeatable), e.g. --set depth=4", collectSetting, {})
+    .action(async (options: { out: string; game: string; source: string; count?: number; seed: number; set: Record<string, unknown> }) => {
+      const slice = { game: options.game, source: options.source, seed: options.seed, ...(options.count !== undefined ? { count: options.count } : {}), ...options.set };
+      await writeDatasetAtomically(options.out, slice, "saec games generate");
+    });
+
+  group
+    .command("import")
+    .description("import PGN files (.pgn, .pgn.gz, .pgn.zst; Lichess dumps) into a chess dataset directory, streamed")
+    .argument("<files...>", "PGN files, read in order")
+    .requiredOption("--out <dir>", "dataset directory to create")
+    .option("--min-plies <n>", "skip shorter games", integerOption("--min-plies"))
+    .option("--max-plies <n>", "skip longer games", integerOption("--max-plies"))
+    .option("--min-elo <n>", "both players at least this Elo", integerOption("--min-elo"))
+    .option("--max-elo <n>", "both players at most this Elo", integerOption("--max-elo"))
+    .option("--results <results...>", "keep only these results (1-0 0-1 1/2-1/2 *)")
+    .option("--max-games <n>", "stop after this many games", integerOption("--max-games"))
+    .option("--set <key=value>", "any other field of the import config (repeatable)", collectSetting, {})
+    .action(async (files: string[], options: Record<string, unknown> & { out: string; set: Record<string, unknown> }) => {
+      const filters = Object.fromEntries(
+        ["minPlies", "maxPlies", "minElo", "maxElo", "results", "maxGames"].filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+      );
+      await writeDatasetAtomically(options.out, { game: "chess", source: "pgn", files, ...filters, ...options.set }, "saec games import");
+    });
+
   group
     .command("show")
     .description("print a game's board after a move (Othello) or at a character (chess) with its board-state properties")

@@ -4,7 +4,14 @@ import path from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { Table as WasmTable, writeParquet } from "parquet-wasm";
 import { afterAll, describe, expect, it } from "vitest";
-import { GameDatasetError, readGameDataset, writeGameDataset, type ChessGameRow } from "../../boards/game-dataset.js";
+import {
+  datasetNameSchema,
+  GameDatasetError,
+  gameId,
+  readGameDataset,
+  writeGameDataset,
+  type ChessGameRow,
+} from "../../boards/game-dataset.js";
 import { generateOthelloGames } from "../../boards/othello/generate.js";
 
 const scratch = await mkdtemp(path.join(tmpdir(), "game-dataset-"));
@@ -87,5 +94,15 @@ describe("game dataset Parquet files (spec boards.md §4)", () => {
     await expect(readGameDataset(file)).rejects.toThrow(`${file}: column "n_chars": row 1: 3 but moves has 18 characters`);
     await writeGameDataset(file, [{ ...chessRows[0], result: "draw" as never }]);
     await expect(readGameDataset(file)).rejects.toThrow(/column "result": row 0: "draw" is not a chess result/);
+  });
+});
+
+describe("game ids (spec §4 `<dataset>-<shard>-<index>`)", () => {
+  it("counts the index within its shard", () => {
+    expect([0, 3, 4, 11].map((index) => gameId("demo", 4, index))).toEqual(["demo-0-0", "demo-0-3", "demo-1-0", "demo-2-3"]);
+  });
+  it("accepts dataset names without the id separator only", () => {
+    expect(datasetNameSchema.parse("chess_random.v2")).toBe("chess_random.v2");
+    expect(() => datasetNameSchema.parse("chess-random")).toThrow(/letters, digits, '_' and '.' only/);
   });
 });

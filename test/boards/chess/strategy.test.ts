@@ -2,13 +2,12 @@ import { Chess, type Color, type Square } from "chess.js";
 import { describe, expect, it } from "vitest";
 import { bspNames, bspWidth } from "../../../boards/bsp.js";
 import { KING, positionFromFen } from "../../../boards/chess/attacks.js";
+import { generateLegalMoves, LegalMoveList } from "../../../boards/chess/legal-moves.js";
 import { chessSquareName, parseChessSquare } from "../../../boards/chess/squares.js";
 import {
   CHESS_STRATEGY_BY_ID,
   CHESS_STRATEGY_FUNCTIONS,
   chessStrategyFunction,
-  generateLegalMoves,
-  LegalMoveList,
   packedStrategyValues,
   STRATEGY_IDS,
   STRATEGY_OFFSETS,

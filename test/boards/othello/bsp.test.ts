@@ -17,6 +17,7 @@ import { playRandomOthelloGame } from "../../../boards/othello/random-games.js";
 import { OthelloTranscriptError } from "../../../boards/othello/replay.js";
 import { parseOthelloMoves, parseSquare } from "../../../boards/othello/squares.js";
 import { xoshiro128 } from "../../../boards/random.js";
+import { ArrayOthello } from "./array-othello.js";
 
 /** Seeded random games as square-id arrays. */
 function randomGames(count: number, seed: number): Uint8Array[] {
@@ -145,28 +146,10 @@ describe("othelloBsps on a hand-played opening", () => {
   });
 });
 
-/** A plain Int8Array Othello (8-direction walk), sharing no code with the engine, producing the tables itself. */
+/** The tables computed from ArrayOthello's positions (sharing no code with the engine or boards/othello/bsp.ts). */
 function arrayBsps(moves: ArrayLike<number>, perspective: OthelloPerspective): Map<string, Uint8Array> {
-  const cells = new Int8Array(64);
-  cells[27] = cells[36] = -1;
-  cells[28] = cells[35] = 1;
-  const flipsFor = (square: number, player: number): number[] => {
-    if (cells[square] !== 0) return [];
-    const flips: number[] = [];
-    for (const [dr, dc] of [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]) {
-      const run: number[] = [];
-      let r = (square >> 3) + dr;
-      let c = (square & 7) + dc;
-      while (r >= 0 && r < 8 && c >= 0 && c < 8 && cells[r * 8 + c] === -player) {
-        run.push(r * 8 + c);
-        r += dr;
-        c += dc;
-      }
-      if (run.length > 0 && r >= 0 && r < 8 && c >= 0 && c < 8 && cells[r * 8 + c] === player) flips.push(...run);
-    }
-    return flips;
-  };
-  const legalFor = (player: number) => [...Array(64).keys()].filter((square) => flipsFor(square, player).length > 0);
+  const reference = new ArrayOthello();
+  const { cells } = reference;
   const n = moves.length;
   const out = new Map<string, Uint8Array>([
     ["mine", new Uint8Array(n * 192)],
@@ -175,27 +158,18 @@ function arrayBsps(moves: ArrayLike<number>, perspective: OthelloPerspective): M
     ["flipped", new Uint8Array(n * 64)],
     ["color", new Uint8Array(n * 192)],
   ]);
-  let toMove = 1;
   for (let i = 0; i < n; i++) {
-    const flips = flipsFor(moves[i], toMove);
-    cells[moves[i]] = toMove;
-    for (const square of flips) cells[square] = toMove;
-    const mover = toMove;
-    let legal = legalFor(-mover);
-    toMove = -mover;
-    if (legal.length === 0) {
-      legal = legalFor(mover);
-      toMove = legal.length > 0 ? mover : -mover; // pass, or game over with N_i = opponent of the mover
-    }
-    const mineColor = perspective === "true-mover" ? toMove : i % 2 === 0 ? -1 : 1;
+    reference.play(moves[i]);
+    // after a pass toMove is the mover again; at the game end it is the opponent of the mover (N_i)
+    const mineColor = perspective === "true-mover" ? reference.toMove : i % 2 === 0 ? -1 : 1;
     for (let square = 0; square < 64; square++) {
       const mineClass = cells[square] === 0 ? 1 : cells[square] === mineColor ? 0 : 2;
       out.get("mine")![i * 192 + square * 3 + mineClass] = 1;
       if (mineClass !== 1) out.get("mine_masked")![i * 192 + square * 3 + mineClass] = 1;
       out.get("color")![i * 192 + square * 3 + (cells[square] === -1 ? 0 : cells[square] === 0 ? 1 : 2)] = 1;
     }
-    for (const square of legal) out.get("legal")![i * 64 + square] = 1;
-    for (const square of flips) out.get("flipped")![i * 64 + square] = 1;
+    for (const square of reference.moves) out.get("legal")![i * 64 + square] = 1;
+    for (const square of reference.flipped) out.get("flipped")![i * 64 + square] = 1;
   }
   return out;
 }
