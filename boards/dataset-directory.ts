@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { writeJsonAtomic } from "../io/atomic-write.js";
-import { readGameDataset, writeGameDataset, type GameKind, type GameRow } from "./game-dataset.js";
+import { readGameDataset, writeGameDataset, type GameKind, type GameRow, type ReadGameDatasetOptions } from "./game-dataset.js";
 import { SPLITS, type Split } from "./splits.js";
 
 export const DATASET_MANIFEST = "manifest.json";
@@ -73,15 +73,28 @@ export async function readDatasetManifest(dir: string): Promise<DatasetManifest>
   } catch {
     throw new DatasetDirectoryError(dir, `not a game dataset (no ${DATASET_MANIFEST}; it is written last, so an unfinished one has none)`);
   }
-  return JSON.parse(text) as DatasetManifest;
+  try {
+    return JSON.parse(text) as DatasetManifest;
+  } catch (error) {
+    throw new DatasetDirectoryError(dir, `${DATASET_MANIFEST} is not valid JSON (${(error as Error).message})`);
+  }
 }
 
-/** Rows of some splits (default all) of a dataset directory, in split order. */
-export async function readDatasetDirectory(dir: string, splits: readonly Split[] = SPLITS): Promise<GameRow[]> {
+/**
+ * Rows of some splits (default all) of a dataset directory, in split order. A split file that is missing,
+ * truncated or holds a bad game is a GameDatasetError naming that file.
+ */
+export async function readDatasetDirectory(
+  dir: string,
+  splits: readonly Split[] = SPLITS,
+  options: ReadGameDatasetOptions = {},
+): Promise<GameRow[]> {
   const manifest = await readDatasetManifest(dir);
   const rows: GameRow[] = [];
   for (const split of splits) {
-    const splitRows = await readGameDataset(path.join(dir, manifest.files[split]));
+    const file = manifest.files?.[split];
+    if (typeof file !== "string") throw new DatasetDirectoryError(dir, `${DATASET_MANIFEST} names no file for split "${split}"`);
+    const splitRows = await readGameDataset(path.join(dir, file), options);
     if (splitRows.length !== manifest.counts[split]) {
       throw new DatasetDirectoryError(dir, `${manifest.files[split]} holds ${splitRows.length} games, the manifest says ${manifest.counts[split]}`);
     }

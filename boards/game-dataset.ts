@@ -20,6 +20,10 @@ import {
 import { readParquet, Table as WasmTable, writeParquet, Compression, WriterPropertiesBuilder } from "parquet-wasm";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { CHESS_VOCAB, CHESS_VOCAB_SIZE } from "./chess/tokenizer.js";
+import { OthelloTranscriptError, replayOthello } from "./othello/replay.js";
+import { squareName } from "./othello/squares.js";
+import { OTHELLO_VOCAB_SIZE, tokenToSquare } from "./othello/tokenizer.js";
 import { SPLITS, type Split } from "./splits.js";
 
 export type GameKind = "othello" | "chess";
@@ -74,14 +78,15 @@ const RESULTS: Record<GameKind, readonly string[]> = {
 };
 const SOURCES: Record<GameKind, readonly string[]> = { othello: ["random"], chess: ["random", "engine", "pgn"] };
 
-/** A dataset file that cannot be read as game rows: names the file, the column and, when known, the row. */
+/** A dataset file that cannot be read as game rows: names the file, the column and, when known, the row and game. */
 export class GameDatasetError extends Error {
   constructor(
     readonly file: string,
     readonly column: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file}: column "${column}": ${message}`);
+    super(`${file}: column "${column}": ${message}`, options);
     this.name = "GameDatasetError";
   }
 }
@@ -226,14 +231,27 @@ function byteLists(vector: Vector): Array<Uint8Array | null> {
   return lists;
 }
 
-/** Reads a file written by writeGameDataset; any missing or mistyped column or invalid value is a GameDatasetError. */
-export async function readGameDataset(file: string): Promise<GameRow[]> {
-  const bytes = await readFile(file);
+export interface ReadGameDatasetOptions {
+  /** Replay every Othello game (spec §1.2, strict); on by default, it about doubles the time to read a file. */
+  checkOthelloMoves?: boolean;
+}
+
+/**
+ * Reads a file written by writeGameDataset; an unreadable or truncated file, a missing or mistyped column or an
+ * invalid value (a stored token that disagrees with its move, an illegal Othello move) is a GameDatasetError.
+ */
+export async function readGameDataset(file: string, options: ReadGameDatasetOptions = {}): Promise<GameRow[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new GameDatasetError(file, "*", `cannot read the file (${(error as Error).message ?? error})`, { cause: error });
+  }
   let table: Table;
   try {
     table = tableFromIPC(readParquet(bytes).intoIPCStream());
   } catch (error) {
-    throw new GameDatasetError(file, "*", `not a readable Parquet file (${(error as Error).message ?? error})`);
+    throw new GameDatasetError(file, "*", `not a readable Parquet file (${(error as Error).message ?? error})`, { cause: error });
   }
   const columns: Record<string, Vector> = {};
   for (const { name, kind, nullable } of COLUMNS) {
@@ -257,10 +275,11 @@ export async function readGameDataset(file: string): Promise<GameRow[]> {
   const lengths = valuesOf<number>(columns.length);
   const nChars = valuesOf<number | null>(columns.n_chars);
   const seeds = valuesOf<bigint | null>(columns.seed);
+  const checkOthelloMoves = options.checkOthelloMoves ?? true;
   const rows: GameRow[] = [];
   for (let i = 0; i < table.numRows; i++) {
-    const fail = (column: string, message: string): never => {
-      throw new GameDatasetError(file, column, `row ${i}: ${message}`);
+    const fail = (column: string, message: string, cause?: unknown): never => {
+      throw new GameDatasetError(file, column, `row ${i}, game ${gameIds[i]}: ${message}`, cause === undefined ? undefined : { cause });
     };
     if (games[i] !== kind) fail("game", `"${games[i]}" does not match the type of column moves (${kind})`);
     if (!SOURCES[kind].includes(sources[i])) fail("source", `"${sources[i]}" is not a ${kind} source`);
@@ -270,8 +289,24 @@ export async function readGameDataset(file: string): Promise<GameRow[]> {
       const gameMoves = moves[i] as Uint8Array;
       const gameTokens = tokens[i];
       if (lengths[i] !== gameMoves.length) fail("length", `${lengths[i]} but the game has ${gameMoves.length} moves`);
-      for (const square of gameMoves) if (square > 63) fail("moves", `square id ${square} above 63`);
       if (gameTokens === null || gameTokens.length !== gameMoves.length) fail("tokens", "must hold one token per move");
+      for (let move = 0; move < gameMoves.length; move++) {
+        const square = gameMoves[move];
+        const token = gameTokens![move];
+        if (square > 63) fail("moves", `move ${move}: square id ${square} above 63`);
+        if (token < 1 || token >= OTHELLO_VOCAB_SIZE) fail("tokens", `position ${move}: token ${token} is not an Othello move token (1..60)`);
+        if (tokenToSquare(token) !== square) {
+          fail("tokens", `position ${move}: token ${token} is ${squareName(tokenToSquare(token))} but move ${move} is ${squareName(square)}`);
+        }
+      }
+      if (checkOthelloMoves) {
+        try {
+          replayOthello(gameMoves, gameIds[i]);
+        } catch (error) {
+          if (!(error instanceof OthelloTranscriptError)) throw error;
+          fail("moves", `move ${error.moveIndex}: ${error.reason}`, error);
+        }
+      }
       rows.push({
         gameId: gameIds[i],
         game: "othello",
@@ -287,13 +322,23 @@ export async function readGameDataset(file: string): Promise<GameRow[]> {
       });
     } else {
       const text = moves[i] as string;
+      const gameTokens = tokens[i];
       if (nChars[i] !== text.length) fail("n_chars", `${nChars[i]} but moves has ${text.length} characters`);
+      // stored ids may be a prefix of the movetext (a truncated context), never anything else
+      if (gameTokens !== null && gameTokens.length > text.length) fail("tokens", `${gameTokens.length} ids for ${text.length} characters`);
+      for (let position = 0; position < (gameTokens?.length ?? 0); position++) {
+        const id = gameTokens![position];
+        if (id >= CHESS_VOCAB_SIZE) fail("tokens", `position ${position}: id ${id} is not a chess character id (0..31)`);
+        if (CHESS_VOCAB[id] !== text[position]) {
+          fail("tokens", `position ${position}: id ${id} is ${JSON.stringify(CHESS_VOCAB[id])} but moves has ${JSON.stringify(text[position])}`);
+        }
+      }
       rows.push({
         gameId: gameIds[i],
         game: "chess",
         source: sources[i] as ChessGameRow["source"],
         moves: text,
-        tokens: tokens[i],
+        tokens: gameTokens,
         length: lengths[i],
         nChars: text.length,
         result: results[i] as ChessGameRow["result"],

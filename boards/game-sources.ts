@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { chessEngineConfigSchema, generateEngineGames } from "./chess/engine-games.js";
-import { emptyPgnImportStats, importPgnGames, pgnImportConfigSchema, type PgnImportStats } from "./chess/pgn-import.js";
+import { emptyPgnImportStats, importPgnGames, pgnImportConfigSchema, type PgnImportStats, type PgnSkip } from "./chess/pgn-import.js";
 import { chessRandomConfigSchema, generateRandomChessGames } from "./chess/random-games.js";
 import type { GameKind, GameRow } from "./game-dataset.js";
 import { generateOthelloGames, othelloGenerationConfigSchema } from "./othello/generate.js";
@@ -31,6 +31,8 @@ export interface GameSourceOptions {
   signal?: AbortSignal;
   /** Worker threads (Othello) or engine processes (chess engine); default: available cores / 1 engine. */
   workers?: number;
+  /** PGN import only: called for every skipped game. */
+  onSkip?: (skip: PgnSkip) => void;
 }
 
 export interface GeneratedGames {
@@ -70,7 +72,8 @@ export async function generateGames(config: GameSourceConfig, options: GameSourc
       };
     case "pgn": {
       const importStats = emptyPgnImportStats();
-      const rows = await collect(importPgnGames(config, { stats: importStats, signal: options.signal }), config.maxGames ?? 0, options);
+      const imported = importPgnGames(config, { stats: importStats, signal: options.signal, onSkip: options.onSkip });
+      const rows = await collect(imported, config.maxGames ?? 0, options);
       return { game: "chess", rows, importStats };
     }
   }

@@ -29,6 +29,8 @@ export type PgnSkipReason = (typeof PGN_SKIP_REASONS)[number];
 
 /** Headers copied into the `meta` column (spec §4), in this order. */
 export const PGN_KEPT_HEADERS = ["Event", "Site", "WhiteElo", "BlackElo", "TimeControl", "Termination"] as const;
+/** Headers that name a skipped game in a PgnSkip, in this order. */
+export const PGN_SKIP_HEADERS = ["Event", "White", "Black"] as const;
 
 export const pgnImportConfigSchema = z
   .object({
@@ -62,9 +64,15 @@ export const pgnImportConfigSchema = z
 export type PgnImportConfig = z.output<typeof pgnImportConfigSchema>;
 export type PgnFilters = Pick<PgnImportConfig, "minPlies" | "maxPlies" | "results" | "minElo" | "maxElo" | "timeControls">;
 
+/** The move a game was rejected on: its 0-based ply and the token as written in the file. */
+export interface PgnBadMove {
+  ply: number;
+  san: string;
+}
+
 export type PgnVerdict =
   | { kept: true; sans: string[]; movetext: string; result: ChessResult }
-  | { kept: false; reason: PgnSkipReason; detail: string };
+  | { kept: false; reason: PgnSkipReason; detail: string; move?: PgnBadMove };
 
 /** Running counts of an import: games read, games imported and games skipped per reason. */
 export interface PgnImportStats {
@@ -77,12 +85,26 @@ export function emptyPgnImportStats(): PgnImportStats {
   return { read: 0, kept: 0, skipped: Object.fromEntries(PGN_SKIP_REASONS.map((reason) => [reason, 0])) as PgnImportStats["skipped"] };
 }
 
-/** A skipped game, for logging: its file and line, the reason and a human-readable detail. */
+/** A skipped game, for logging: where it is (file, line, number in the file, naming headers), why, and the bad move. */
 export interface PgnSkip {
   file: string;
+  /** 1-based line where the game starts. */
   line: number;
+  /** 1-based number of the game in its file. */
+  game: number;
+  /** The game's PGN_SKIP_HEADERS that are present. */
+  headers: Partial<Record<(typeof PGN_SKIP_HEADERS)[number], string>>;
   reason: PgnSkipReason;
   detail: string;
+  /** `illegal-move` only: the ply and the move it stopped at. */
+  move?: PgnBadMove;
+}
+
+/** One line for a log: `file:line: game N (Event "…", White "…", Black "…"): reason: detail`. */
+export function formatPgnSkip(skip: PgnSkip): string {
+  const headers = Object.entries(skip.headers).map(([tag, value]) => `${tag} ${JSON.stringify(value)}`);
+  const game = `game ${skip.game}${headers.length > 0 ? ` (${headers.join(", ")})` : ""}`;
+  return `${skip.file}:${skip.line}: ${game}: ${skip.reason}: ${skip.detail}`;
 }
 
 /** Tokens a SAN (or the common variants chess.js also reads: `0-0`, over-disambiguation, `e2e4`) can look like. */
@@ -102,17 +124,17 @@ function eloOf(game: PgnGame, tag: "WhiteElo" | "BlackElo"): number | null {
 }
 
 /** Replays the SANs from the initial position: chess.js's SAN of each move, or the first move that fails. */
-export function replayPgnMoves(sans: readonly string[]): { sans: string[] } | { ply: number; detail: string } {
+export function replayPgnMoves(sans: readonly string[]): { sans: string[] } | { ply: number; san: string; detail: string } {
   const chess = new Chess();
   const played: string[] = [];
   for (let ply = 0; ply < sans.length; ply++) {
     const san = sans[ply];
     const where = `ply ${ply + 1} (${Math.floor(ply / 2) + 1}${ply % 2 === 0 ? "." : "..."}${san})`;
-    if (!SAN_SHAPE.test(san)) return { ply, detail: `${where} is not a SAN move` };
+    if (!SAN_SHAPE.test(san)) return { ply, san, detail: `${where} is not a SAN move` };
     try {
       played.push(chess.move(san).san);
     } catch {
-      return { ply, detail: `${where} is not legal in ${chess.fen()}` };
+      return { ply, san, detail: `${where} is not legal in ${chess.fen()}` };
     }
   }
   return { sans: played };
@@ -148,18 +170,23 @@ export function judgePgnGame(game: PgnGame, filters: PgnFilters): PgnVerdict {
     return skip("too-long", `${plies} plies > maxPlies ${filters.maxPlies}`);
   }
   const replay = replayPgnMoves(game.sans);
-  if (!("sans" in replay)) return skip("illegal-move", replay.detail);
+  if (!("sans" in replay)) return { kept: false, reason: "illegal-move", detail: replay.detail, move: { ply: replay.ply, san: replay.san } };
   return { kept: true, sans: replay.sans, movetext: formatChessMovetext(replay.sans), result };
+}
+
+/** The headers of `tags` the game has, in the order of `tags`. */
+function headersOf<Tag extends string>(game: PgnGame, tags: readonly Tag[]): Partial<Record<Tag, string>> {
+  const kept: Partial<Record<Tag, string>> = {};
+  for (const tag of tags) {
+    const value = game.headers.get(tag);
+    if (value !== undefined) kept[tag] = value;
+  }
+  return kept;
 }
 
 /** The `meta` column of an imported game: the kept headers present, as JSON. */
 export function pgnMeta(game: PgnGame): string {
-  const kept: Record<string, string> = {};
-  for (const tag of PGN_KEPT_HEADERS) {
-    const value = game.headers.get(tag);
-    if (value !== undefined) kept[tag] = value;
-  }
-  return JSON.stringify(kept);
+  return JSON.stringify(headersOf(game, PGN_KEPT_HEADERS));
 }
 
 export interface PgnImportOptions {
@@ -177,14 +204,18 @@ export async function* importPgnGameStream(
   options: PgnImportOptions = {},
 ): AsyncGenerator<ChessGameRow> {
   const stats = options.stats ?? emptyPgnImportStats();
+  let gameInFile = 0;
   for await (const game of games) {
     options.signal?.throwIfAborted();
     if (config.maxGames !== undefined && stats.kept >= config.maxGames) return;
     stats.read++;
+    gameInFile++;
     const verdict = judgePgnGame(game, config);
     if (!verdict.kept) {
       stats.skipped[verdict.reason]++;
-      options.onSkip?.({ file, line: game.line, reason: verdict.reason, detail: verdict.detail });
+      const { reason, detail, move } = verdict;
+      const where = { file, line: game.line, game: gameInFile, headers: headersOf(game, PGN_SKIP_HEADERS) };
+      options.onSkip?.({ ...where, reason, detail, ...(move ? { move } : {}) });
       continue;
     }
     const index = stats.kept++;

@@ -9,7 +9,7 @@ export class OthelloTranscriptError extends Error {
     readonly gameId: string,
     readonly moveIndex: number,
     readonly square: number,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`game ${gameId}, move ${moveIndex}: ${reason}`);
     this.name = "OthelloTranscriptError";

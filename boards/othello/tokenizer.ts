@@ -15,6 +15,19 @@ export class OthelloTokenError extends RangeError {
   }
 }
 
+/** A token sequence that is not a game: names the game (when known), the position and the token id. */
+export class OthelloTokenSequenceError extends OthelloTokenError {
+  constructor(
+    readonly gameId: string | null,
+    readonly position: number,
+    readonly token: number,
+    reason: string,
+  ) {
+    super(`${gameId === null ? "" : `game ${gameId}, `}position ${position}: token ${token} ${reason}`);
+    this.name = "OthelloTokenSequenceError";
+  }
+}
+
 export function squareToToken(square: number): number {
   assertSquare(square);
   if (square <= 26) return square + 1;
@@ -39,14 +52,21 @@ export function encodeOthelloMoves(moves: ArrayLike<number>): Uint8Array {
   return tokens;
 }
 
-/** Tokens → square ids; trailing padding is dropped, padding followed by a move is an error. */
-export function decodeOthelloTokens(tokens: ArrayLike<number>): Uint8Array {
+/**
+ * Tokens → square ids; trailing padding is dropped. Padding followed by a move, or an id outside 0..60, is an
+ * OthelloTokenSequenceError naming `gameId` (when given), the position and the id.
+ */
+export function decodeOthelloTokens(tokens: ArrayLike<number>, gameId: string | null = null): Uint8Array {
   let length = tokens.length;
   while (length > 0 && tokens[length - 1] === PAD_TOKEN) length--;
   const moves = new Uint8Array(length);
   for (let i = 0; i < length; i++) {
-    if (tokens[i] === PAD_TOKEN) throw new OthelloTokenError(`padding token at position ${i} is followed by move tokens`);
-    moves[i] = tokenToSquare(tokens[i]);
+    const token = tokens[i];
+    if (token === PAD_TOKEN) throw new OthelloTokenSequenceError(gameId, i, token, "(padding) is followed by move tokens");
+    if (!Number.isInteger(token) || token < 1 || token >= OTHELLO_VOCAB_SIZE) {
+      throw new OthelloTokenSequenceError(gameId, i, token, "is not an Othello token: expected 1..60 (0 is padding)");
+    }
+    moves[i] = tokenToSquare(token);
   }
   return moves;
 }

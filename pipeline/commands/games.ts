@@ -7,8 +7,9 @@ import type { Command } from "commander";
 import type { BspTable } from "../../boards/bsp.js";
 import { chessBoardBspTables, chessPiece } from "../../boards/chess/bsp.js";
 import { chessStrategyBspTables } from "../../boards/chess/strategy-tables.js";
-import { readDatasetDirectory, writeDatasetDirectory } from "../../boards/dataset-directory.js";
-import { gameSourceConfigSchema, generateGames } from "../../boards/game-sources.js";
+import { readDatasetDirectory, writeDatasetDirectory, type DatasetManifest } from "../../boards/dataset-directory.js";
+import { gameSourceConfigSchema, generateGames, type GameSourceOptions } from "../../boards/game-sources.js";
+import { formatPgnSkip, type PgnSkip } from "../../boards/chess/pgn-import.js";
 import { parseConfigWith } from "../config.js";
 import { LineReporter } from "../progress.js";
 import { datasetStats, formatDatasetStats } from "../../boards/dataset-stats.js";
@@ -67,22 +68,34 @@ export function showChessPosition(row: Extract<GameRow, { game: "chess" }>, posi
 }
 
 /** Writes a dataset into a temporary sibling directory, then renames it to `out`: no partial dataset is ever left. */
-async function writeDatasetAtomically(out: string, slice: Record<string, unknown>, source: string): Promise<void> {
+async function writeDatasetAtomically(
+  out: string,
+  slice: Record<string, unknown>,
+  source: string,
+  options: Pick<GameSourceOptions, "onSkip"> = {},
+): Promise<void> {
   const config = parseConfigWith(gameSourceConfigSchema, slice, source);
   if (existsSync(out)) throw new Error(`${out} already exists; choose a new --out directory`);
   const reporter = new LineReporter((line) => process.stderr.write(line + "\n"), 2000);
   reporter.emit({ type: "stage-start", stage: "games", key: path.basename(out), resumed: false });
   const started = Date.now();
   const generated = await generateGames(config, {
+    ...options,
     onProgress: (done, total) => reporter.emit({ type: "progress", stage: "games", done, total, unit: "games" }),
   });
   const temporary = `${out}.${process.pid}.tmp`;
   await rm(temporary, { recursive: true, force: true });
-  const manifest = await writeDatasetDirectory(temporary, generated.game, generated.rows, {
-    ...config,
-    ...(generated.importStats ? { importStats: generated.importStats } : {}),
-  });
-  await rename(temporary, out);
+  let manifest: DatasetManifest;
+  try {
+    manifest = await writeDatasetDirectory(temporary, generated.game, generated.rows, {
+      ...config,
+      ...(generated.importStats ? { importStats: generated.importStats } : {}),
+    });
+    await rename(temporary, out);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true }); // a failed write leaves nothing behind
+    throw error;
+  }
   reporter.emit({ type: "stage-end", stage: "games", key: path.basename(out), seconds: (Date.now() - started) / 1000, metrics: {} });
   process.stdout.write(`${out}: ${generated.rows.length} games (train ${manifest.counts.train}, val ${manifest.counts.val}, test ${manifest.counts.test})\n`);
   if (generated.importStats) {
@@ -142,11 +155,14 @@ export function addGamesCommands(group: Command): void {
     .option("--results <results...>", "keep only these results (1-0 0-1 1/2-1/2 *)")
     .option("--max-games <n>", "stop after this many games", integerOption("--max-games"))
     .option("--set <key=value>", "any other field of the import config (repeatable)", collectSetting, {})
-    .action(async (files: string[], options: Record<string, unknown> & { out: string; set: Record<string, unknown> }) => {
+    .option("--verbose", "print every skipped game on stderr: file, line, game, headers, reason and move")
+    .action(async (files: string[], options: Record<string, unknown> & { out: string; set: Record<string, unknown>; verbose?: boolean }) => {
       const filters = Object.fromEntries(
         ["minPlies", "maxPlies", "minElo", "maxElo", "results", "maxGames"].filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
       );
-      await writeDatasetAtomically(options.out, { game: "chess", source: "pgn", files, ...filters, ...options.set }, "saec games import");
+      const onSkip = (skip: PgnSkip) => void process.stderr.write(`skipped ${formatPgnSkip(skip)}\n`);
+      const slice = { game: "chess", source: "pgn", files, ...filters, ...options.set };
+      await writeDatasetAtomically(options.out, slice, "saec games import", options.verbose ? { onSkip } : {});
     });
 
   group

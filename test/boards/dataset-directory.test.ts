@@ -8,7 +8,7 @@ import {
   readDatasetManifest,
   writeDatasetDirectory,
 } from "../../boards/dataset-directory.js";
-import { writeGameDataset } from "../../boards/game-dataset.js";
+import { GameDatasetError, writeGameDataset } from "../../boards/game-dataset.js";
 import { generateOthelloGames } from "../../boards/othello/generate.js";
 
 async function temporaryDir(): Promise<string> {
@@ -52,5 +52,23 @@ describe("game dataset directory", () => {
     await rm(path.join(dir, "manifest.json"));
     await writeFile(path.join(dir, "manifest.json.tmp"), "{}");
     await expect(readDatasetManifest(dir)).rejects.toThrow("no manifest.json");
+  });
+
+  it("names the split file that is truncated or missing, and a manifest that is not JSON", async () => {
+    const dir = await temporaryDir();
+    await writeDatasetDirectory(dir, "othello", await generateOthelloGames({ count: 300, seed: 4, workers: 1 }), {});
+    const train = path.join(dir, "train.parquet");
+    const bytes = await readFile(train);
+    await writeFile(train, bytes.subarray(0, bytes.length >> 1));
+    await expect(readDatasetDirectory(dir, ["val"])).resolves.toBeDefined(); // the other splits stay readable
+    await expect(readDatasetDirectory(dir)).rejects.toThrow(GameDatasetError);
+    await expect(readDatasetDirectory(dir)).rejects.toThrow(`${train}: column "*": not a readable Parquet file`);
+    await rm(train);
+    await expect(readDatasetDirectory(dir)).rejects.toThrow(`${train}: column "*": cannot read the file`);
+    const manifest = path.join(dir, "manifest.json");
+    const text = await readFile(manifest, "utf8");
+    await writeFile(manifest, text.slice(0, text.length >> 1));
+    await expect(readDatasetDirectory(dir)).rejects.toThrow(DatasetDirectoryError);
+    await expect(readDatasetDirectory(dir)).rejects.toThrow(`${dir}: manifest.json is not valid JSON`);
   });
 });

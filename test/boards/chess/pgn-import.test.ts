@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { ChessGameRow } from "../../../boards/game-dataset.js";
 import {
   emptyPgnImportStats,
+  formatPgnSkip,
   importPgnGames,
   judgePgnGame,
   pgnImportConfigSchema,
@@ -69,13 +70,38 @@ describe("importPgnGames on awkward.pgn with the default filters", () => {
       [84, "illegal-move"],
       [92, "illegal-move"],
     ]);
+    expect(skips.map(({ game }) => game)).toEqual([6, 7, 8, 9, 10]);
     expect(skips[3]).toEqual({
       file: AWKWARD,
       line: 84,
+      game: 9,
+      headers: { Event: "Illegal king move" },
       reason: "illegal-move",
       detail: "ply 9 (5.Ke3) is not legal in r1bqkbnr/1pp2ppp/p1p5/4p3/4P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 0 5",
+      move: { ply: 8, san: "Ke3" },
     });
     expect(skips[4].detail).toBe("ply 4 (2...--) is not a SAN move"); // chess.js itself would play "--" as a null move
+    expect(skips[4].move).toEqual({ ply: 3, san: "--" });
+    expect(skips[0].move).toBeUndefined();
+  });
+
+  it("formats a skip as one log line naming the file, line, game, players and move", () => {
+    const skip: PgnSkip = {
+      file: "games.pgn",
+      line: 12,
+      game: 2,
+      headers: { Event: "Club", White: "Ann", Black: "Bo" },
+      reason: "illegal-move",
+      detail: "ply 3 (2.Ke3) is not legal in rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - 0 2",
+      move: { ply: 2, san: "Ke3" },
+    };
+    expect(formatPgnSkip(skip)).toBe(
+      'games.pgn:12: game 2 (Event "Club", White "Ann", Black "Bo"): illegal-move: ply 3 (2.Ke3) is not legal in ' +
+        "rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - 0 2",
+    );
+    expect(formatPgnSkip({ ...skip, headers: {}, reason: "too-short", detail: "3 plies < minPlies 10" })).toBe(
+      "games.pgn:12: game 2: too-short: 3 plies < minPlies 10",
+    );
   });
 
   it("fills the dataset columns: ids, source, seed, meta headers, n_chars and split", async () => {
@@ -112,6 +138,7 @@ describe("importPgnGames on awkward.pgn with the default filters", () => {
     expect(both.stats).toEqual({ read: 24, kept: 14, skipped: counts({ variant: 2, setup: 2, "too-short": 2, "illegal-move": 4 }) });
     expect(both.rows.map((row) => row.gameId).slice(9, 11)).toEqual(["chess_pgn-0-9", "chess_pgn-1-0"]);
     expect(both.skips[5].file).toBe(AWKWARD_GZ);
+    expect(both.skips[5].game).toBe(6); // game numbers count within each file
   });
 });
 
@@ -164,9 +191,10 @@ describe("replayPgnMoves", () => {
     expect(replayPgnMoves(["Nf3", "e5", "d3", "e4", "Nbd2"])).toEqual({ sans: ["Nf3", "e5", "d3", "e4", "Nbd2"] });
     expect(replayPgnMoves(["Nf3", "e5", "d3", "e4", "Nd2"])).toEqual({
       ply: 4,
+      san: "Nd2",
       detail: "ply 5 (3.Nd2) is not legal in rnbqkbnr/pppp1ppp/8/8/4p3/3P1N2/PPP1PPPP/RNBQKB1R w KQkq - 0 3",
     });
-    expect(replayPgnMoves(["e4", "Z0"])).toEqual({ ply: 1, detail: "ply 2 (1...Z0) is not a SAN move" });
+    expect(replayPgnMoves(["e4", "Z0"])).toEqual({ ply: 1, san: "Z0", detail: "ply 2 (1...Z0) is not a SAN move" });
     expect(replayPgnMoves(["e4", "e5", "Qh5", "Nc6", "Bc4", "Nf6", "Qxf7"])).toEqual({
       sans: ["e4", "e5", "Qh5", "Nc6", "Bc4", "Nf6", "Qxf7#"],
     });

@@ -3,6 +3,7 @@ import { playRandomChessGame } from "../../../boards/chess/random-games.js";
 import {
   CHESS_CONTEXT_LENGTH,
   CHESS_VOCAB_SIZE,
+  ChessTokenError,
   chessTrainingPair,
   decodeChessIds,
   encodeChessText,
@@ -36,6 +37,13 @@ describe("chess tokenizer (spec boards.md §2.1)", () => {
     expect(() => encodeChessText(";1.e4\n")).toThrow(/"\\n".*at index 5/);
     expect(() => encodeChessText("1.é4")).toThrow(/"é".*at index 2/);
     expect(() => decodeChessIds([4, 32])).toThrow(/index 1 .*got 32/);
+  });
+
+  it("names an unknown id and its index when decoding", () => {
+    expect(() => decodeChessIds([15, 6, 4, 255])).toThrow(ChessTokenError);
+    expect(() => decodeChessIds([15, 6, 4, 255])).toThrow("chess character id at index 3 must be an integer in [0, 31], got 255");
+    expect(() => decodeChessIds([-1])).toThrow("index 0 must be an integer in [0, 31], got -1");
+    expect(() => decodeChessIds([15, 2.5])).toThrow("index 1 must be an integer in [0, 31], got 2.5");
   });
 
   it("round-trips 100 random games", () => {

@@ -6,6 +6,7 @@ import {
   encodeOthelloMoves,
   OTHELLO_CONTEXT_LENGTH,
   OTHELLO_VOCAB_SIZE,
+  OthelloTokenSequenceError,
   othelloTrainingPair,
   squareToToken,
   tokenToSquare,
@@ -32,9 +33,28 @@ describe("othello tokenizer (spec boards.md §1.4)", () => {
     expect(() => tokenToSquare(61)).toThrow(/got 61/);
   });
 
-  it("drops trailing padding and rejects padding inside a game", () => {
+  it("drops trailing padding and rejects padding inside a game, naming the position and the game", () => {
     expect(Array.from(decodeOthelloTokens([20, 19, 0, 0]))).toEqual([19, 18]);
-    expect(() => decodeOthelloTokens([20, 0, 19])).toThrow(/padding token at position 1/);
+    expect(() => decodeOthelloTokens([20, 0, 19])).toThrow("position 1: token 0 (padding) is followed by move tokens");
+    expect(() => decodeOthelloTokens([20, 0, 19], "g-0-4")).toThrow(
+      /^game g-0-4, position 1: token 0 \(padding\) is followed by move tokens$/,
+    );
+  });
+
+  it("names an unknown token id, its position and the game when decoding", () => {
+    const error = (() => {
+      try {
+        decodeOthelloTokens([20, 19, 61, 18], "g-0-7");
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(OthelloTokenSequenceError);
+    expect(error).toMatchObject({ gameId: "g-0-7", position: 2, token: 61 });
+    expect((error as Error).message).toBe("game g-0-7, position 2: token 61 is not an Othello token: expected 1..60 (0 is padding)");
+    expect(() => decodeOthelloTokens([255])).toThrow(/^position 0: token 255 is not an Othello token/);
+    expect(() => decodeOthelloTokens(Uint8Array.of(20, 255, 0))).toThrow(/^position 1: token 255 /);
+    expect(() => decodeOthelloTokens([20, 1.5])).toThrow(/^position 1: token 1.5 /);
   });
 
   it("builds next-move pairs of length 59 with right padding", () => {
