@@ -1,9 +1,11 @@
-// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute); no name runs every benchmark.
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards); no name runs every benchmark.
 
+import { boardsBench } from "./boards.js";
 import { computeBench } from "./compute.js";
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   compute: computeBench,
+  boards: boardsBench,
 };
 
 export class UnknownBenchmarkError extends Error {
