@@ -1,20 +1,11 @@
 // Text views of one position of a game, for `saec games show`: the board as a grid and the BSPs that hold there.
 
-import { bspIndex, bspWidth, type BspTable } from "./bsp.js";
+import { bspIndex, bspNames, bspWidth, type BspTable } from "./bsp.js";
 
 /** Stable names of the BSPs that are 1 at `position`. */
 export function positiveBspNames(table: BspTable, position: number): string[] {
-  const { fn } = table;
-  const width = bspWidth(fn);
-  const names: string[] = [];
-  for (let row = 0; row < fn.rows; row++) {
-    for (let col = 0; col < fn.rows; col++) {
-      for (let cls = 0; cls < fn.classes; cls++) {
-        if (table.data[position * width + bspIndex(fn, row, col, cls)] === 1) names.push(fn.entryName(row, col, cls));
-      }
-    }
-  }
-  return names;
+  const width = bspWidth(table.fn);
+  return bspNames(table.fn).filter((_, i) => table.data[position * width + i] === 1);
 }
 
 export interface GridLayout {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bspIndex, bspNames, bspWidth, type BspTable } from "../../../boards/bsp.js";
+import { bspIndex, bspNames, bspWidth } from "../../../boards/bsp.js";
 import {
   CHESS_BOARD_BSP_FUNCTIONS,
   chessBoardBspTables,
@@ -10,14 +10,8 @@ import {
   fillChessBoardBsp,
 } from "../../../boards/chess/bsp.js";
 import type { ChessCharBoards } from "../../../boards/chess/char-boards.js";
+import { positiveBspNames } from "../../../boards/position-text.js";
 import { boardFromRanks } from "./board-text.js";
-
-/** Names of the entries equal to 1 at `position`. */
-function positiveNames(table: BspTable, position: number): string[] {
-  const names = bspNames(table.fn);
-  const width = bspWidth(table.fn);
-  return names.filter((_, i) => table.data[position * width + i] === 1);
-}
 
 /** A one-position game holding a hand-written board. */
 function onePosition(ranks: string[]): ChessCharBoards {
@@ -44,7 +38,7 @@ describe("chess board functions (spec boards.md §3.4)", () => {
   it("marks the pieces after 1.e4 at the characters of ' e5'", () => {
     const [piece, maskedBlank, masked, color] = chessBoardBspTables(";1.e4 e5");
     expect(piece.positions).toBe(8);
-    const atSpace = positiveNames(piece, 5);
+    const atSpace = positiveBspNames(piece, 5);
     expect(atSpace.length).toBe(64);
     expect(atSpace).toContain("chess.piece.white_pawn.e4");
     expect(atSpace).toContain("chess.piece.empty.e2");
@@ -52,11 +46,11 @@ describe("chess board functions (spec boards.md §3.4)", () => {
     expect(atSpace).toContain("chess.piece.white_king.e1");
     expect(atSpace).toContain("chess.piece.black_queen.d8");
     expect(atSpace).not.toContain("chess.piece.white_pawn.e2");
-    expect(positiveNames(piece, 4)).toContain("chess.piece.white_pawn.e2"); // ';1.e4' itself sees the initial board
-    expect(positiveNames(maskedBlank, 5).length).toBe(32);
-    expect(positiveNames(masked, 4)).toEqual([]);
-    expect(positiveNames(masked, 5)).toEqual(["chess.piece.white_pawn.e4"]);
-    const colors = positiveNames(color, 5);
+    expect(positiveBspNames(piece, 4)).toContain("chess.piece.white_pawn.e2"); // ';1.e4' itself sees the initial board
+    expect(positiveBspNames(maskedBlank, 5).length).toBe(32);
+    expect(positiveBspNames(masked, 4)).toEqual([]);
+    expect(positiveBspNames(masked, 5)).toEqual(["chess.piece.white_pawn.e4"]);
+    const colors = positiveBspNames(color, 5);
     expect(colors.length).toBe(64);
     expect(colors).toContain("chess.color.white.e4");
     expect(colors).toContain("chess.piece.empty.e2");
@@ -71,7 +65,7 @@ describe("chess board functions (spec boards.md §3.4)", () => {
     for (const p of [1, 2, 3, 4]) expect(row(p)).toEqual(row(0));
     for (const p of [9, 10, 11, 12, 13]) expect(row(p)).toEqual(row(8));
     expect(row(8)).not.toEqual(row(5));
-    expect(positiveNames(piece, 10)).toContain("chess.piece.black_pawn.e5");
+    expect(positiveBspNames(piece, 10)).toContain("chess.piece.black_pawn.e5");
     expect(chessBoardBspTables(";1.e4 e5 2.Nf3 Nc6", [chessPiece], 9)[0].positions).toBe(9);
   });
 
@@ -79,35 +73,35 @@ describe("chess board functions (spec boards.md §3.4)", () => {
     const text = ";1.Nf3 Nf6 2.Ng1 Ng8 3.h4 h5 4.Rh3 Rh6 5.Rh1 Rh8 6.a3";
     const [piece, masked] = chessBoardBspTables(text, [chessPiece, chessPieceMasked]);
     const afterNg1 = text.indexOf(" Ng8"); // sees 2.Ng1
-    expect(positiveNames(masked, afterNg1)).toEqual(["chess.piece.black_knight.f6"]);
-    expect(positiveNames(piece, afterNg1)).toContain("chess.piece.white_knight.g1");
-    expect(positiveNames(masked, text.indexOf(" 3.h4"))).toEqual([]);
-    expect(positiveNames(masked, text.indexOf(" Rh6"))).toEqual([
+    expect(positiveBspNames(masked, afterNg1)).toEqual(["chess.piece.black_knight.f6"]);
+    expect(positiveBspNames(piece, afterNg1)).toContain("chess.piece.white_knight.g1");
+    expect(positiveBspNames(masked, text.indexOf(" 3.h4"))).toEqual([]);
+    expect(positiveBspNames(masked, text.indexOf(" Rh6"))).toEqual([
       "chess.piece.white_rook.h3",
       "chess.piece.white_pawn.h4",
       "chess.piece.black_pawn.h5",
     ]);
-    expect(positiveNames(masked, text.indexOf(" 6.a3"))).toEqual(["chess.piece.white_pawn.h4", "chess.piece.black_pawn.h5"]);
-    expect(positiveNames(piece, text.indexOf(" 6.a3"))).toContain("chess.piece.white_rook.h1");
+    expect(positiveBspNames(masked, text.indexOf(" 6.a3"))).toEqual(["chess.piece.white_pawn.h4", "chess.piece.black_pawn.h5"]);
+    expect(positiveBspNames(piece, text.indexOf(" 6.a3"))).toContain("chess.piece.white_rook.h1");
   });
 
   it("compares with the initial square's piece, not the piece's history, on a hand-built position", () => {
     const game = onePosition(["R...k...", "........", "........", "........", "........", ".....N..", "........", "....K..k"]);
     const [piece, maskedBlank, masked, color] = chessBoardBspTables(game);
-    expect(positiveNames(masked, 0)).toEqual([
+    expect(positiveBspNames(masked, 0)).toEqual([
       "chess.piece.black_king.h1", // a black king on h1 differs from the initial white rook
       "chess.piece.white_knight.f3",
       "chess.piece.white_rook.a8", // a white rook on a8 differs from the initial black rook
     ]); // the black king on e8 and the white king on e1 stand on their initial squares
-    expect(positiveNames(maskedBlank, 0)).toEqual([
+    expect(positiveBspNames(maskedBlank, 0)).toEqual([
       "chess.piece.white_king.e1",
       "chess.piece.black_king.h1",
       "chess.piece.white_knight.f3",
       "chess.piece.white_rook.a8",
       "chess.piece.black_king.e8",
     ]);
-    expect(positiveNames(piece, 0).filter((name) => !name.includes(".empty."))).toEqual(positiveNames(maskedBlank, 0));
-    expect(positiveNames(color, 0).filter((name) => !name.includes(".empty."))).toEqual([
+    expect(positiveBspNames(piece, 0).filter((name) => !name.includes(".empty."))).toEqual(positiveBspNames(maskedBlank, 0));
+    expect(positiveBspNames(color, 0).filter((name) => !name.includes(".empty."))).toEqual([
       "chess.color.white.e1",
       "chess.color.black.h1",
       "chess.color.white.f3",
@@ -118,7 +112,7 @@ describe("chess board functions (spec boards.md §3.4)", () => {
 
   it("blanks the whole board when every piece stands on its initial square", () => {
     const game = onePosition(["....k..r", "........", "........", "........", "........", "........", "........", "R...K..."]);
-    expect(positiveNames(chessBoardBspTables(game, [chessPieceMasked])[0], 0)).toEqual([]);
+    expect(positiveBspNames(chessBoardBspTables(game, [chessPieceMasked])[0], 0)).toEqual([]);
   });
 
   it("refuses a function that is not a chess board function", () => {
