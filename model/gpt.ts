@@ -84,8 +84,10 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
   const headProjection = (x: Tensor, w: Tensor, b: Tensor): Tensor =>
     linear(x, w.transpose([1, 0, 2]).reshape([d, H * dh])).reshape([B, T, H, dh]).add(b);
   // [T,T], true where j ≤ i (built by comparison: bandPart on bool tensors is wrong on the wasm backend)
+  // Added, not selected: x + 0 is x exactly and finite x + (−∞) is −∞, so this equals the select of spec §1
+  // bit for bit, without materialising a [B,H,T,T] mask (tfjs-wasm's Tile/broadcastTo is slow).
   const causalMask = tf.range(0, T, 1, "int32").expandDims(1).greaterEqual(tf.range(0, T, 1, "int32").expandDims(0));
-  const minusInfinity = tf.fill([B, H, T, T], -Infinity);
+  const maskBias = tf.where(causalMask, tf.zeros([T, T]), tf.fill([T, T], -Infinity));
 
   const attention = (x: Tensor, prefix: string): Tensor => {
     const q = hooked(`${prefix}.hook_q`, headProjection(x, param(`${prefix}.W_Q`), param(`${prefix}.b_Q`)));
@@ -93,8 +95,8 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
     const v = hooked(`${prefix}.hook_v`, headProjection(x, param(`${prefix}.W_V`), param(`${prefix}.b_V`)));
     // Explicit transposes rather than matMul's transpose flags (spec §4 performance note).
     const rawScores = tf.matMul(q.transpose([0, 2, 1, 3]), k.transpose([0, 2, 3, 1])).div(attentionScale(config));
-    // Masked scores are selected to −∞, never multiplied (spec §1): masked probabilities are exactly 0.
-    const scores = hooked(`${prefix}.hook_attn_scores`, tf.where(causalMask.broadcastTo([B, H, T, T]), rawScores, minusInfinity));
+    // Masked scores become −∞ (added, never multiplied; spec §1): masked probabilities are exactly 0.
+    const scores = hooked(`${prefix}.hook_attn_scores`, rawScores.add(maskBias));
     const pattern = hooked(`${prefix}.hook_pattern`, tf.softmax(scores, -1)); // [B,H,T,T]
     const z = hooked(`${prefix}.hook_z`, tf.matMul(pattern, v.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3])); // [B,T,H,dh]
     return linear(z.reshape([B, T, H * dh]), param(`${prefix}.W_O`).reshape([H * dh, d]), param(`${prefix}.b_O`));
@@ -107,7 +109,7 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
 
   // Embedding as one-hot · W_E: gather's gradient needs UnsortedSegmentSum, which wasm lacks (spec §4).
   const embed = hooked("hook_embed", linear(tf.oneHot(tokens, V).toFloat(), param("embed.W_E")));
-  const positions = hooked("hook_pos_embed", param("pos_embed.W_pos").slice([0, 0], [T, d]).expandDims(0).tile([B, 1, 1]));
+  const positions = hooked("hook_pos_embed", tf.zeros([B, T, d]).add(param("pos_embed.W_pos").slice([0, 0], [T, d])));
   let residual = embed.add(positions);
   for (let l = 0; l < config.n_layers; l++) {
     const block = `blocks.${l}`;

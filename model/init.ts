@@ -66,7 +66,7 @@ export function initParameters(tf: typeof tfTypes, config: GptConfig): GptParame
     if (spec.init === "normal") values = fillNormal(xoshiro128(index, config.seed >>> 0), new Float32Array(size), config.init_range);
     else if (spec.init === "residual-normal") values = fillNormal(xoshiro128(index, config.seed >>> 0), new Float32Array(size), residualStd);
     else values = new Float32Array(size).fill(spec.init === "ones" ? 1 : 0);
-    params.set(spec.name, tf.variable(tf.tensor(values, spec.shape, "float32"), spec.trainable)); // unnamed: tfjs variable names are global
+    params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(values, spec.shape, "float32"), spec.trainable))); // unnamed: tfjs variable names are global
   });
   return params;
 }

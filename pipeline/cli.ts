@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { createProgram } from "./program.js";
 import { addGamesCommands } from "./commands/games.js";
+import { addModelCommands } from "./commands/model.js";
 import { STAGES } from "./stages/index.js";
 
-createProgram(STAGES, { games: addGamesCommands })
+createProgram(STAGES, { games: addGamesCommands, model: addModelCommands })
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     process.stderr.write(`saec: ${error instanceof Error ? error.message : String(error)}\n`);

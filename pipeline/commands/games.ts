@@ -11,6 +11,7 @@ import { readDatasetDirectory, writeDatasetDirectory, type DatasetManifest } fro
 import { gameSourceConfigSchema, generateGames, type GameSourceOptions } from "../../boards/game-sources.js";
 import { formatPgnSkip, type PgnSkip } from "../../boards/chess/pgn-import.js";
 import { parseConfigWith } from "../config.js";
+import { collectSetting, integerOption } from "./options.js";
 import { LineReporter } from "../progress.js";
 import { datasetStats, formatDatasetStats } from "../../boards/dataset-stats.js";
 import type { GameRow } from "../../boards/game-dataset.js";
@@ -106,28 +107,6 @@ async function writeDatasetAtomically(
 }
 
 /** A commander parser for an integer option that refuses anything else, naming the option. */
-function integerOption(flag: string): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (value.trim() === "" || !Number.isInteger(number)) throw new RangeError(`${flag}: expected an integer, found "${value}"`);
-    return number;
-  };
-}
-
-/** Options given as --set key=value (JSON values where they parse: numbers, booleans, lists). */
-function collectSetting(value: string, settings: Record<string, unknown>): Record<string, unknown> {
-  const at = value.indexOf("=");
-  if (at <= 0) throw new RangeError(`--set: expected key=value, found "${value}"`);
-  const text = value.slice(at + 1);
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // a plain string
-  }
-  return { ...settings, [value.slice(0, at)]: parsed };
-}
-
 export function addGamesCommands(group: Command): void {
   group
     .command("generate")

@@ -3,5 +3,6 @@
 
 import type { StageRegistry } from "../stage.js";
 import { gamesStage } from "./games.js";
+import { modelStage } from "./model.js";
 
-export const STAGES = [gamesStage] as unknown as StageRegistry;
+export const STAGES = [gamesStage, modelStage] as unknown as StageRegistry;
