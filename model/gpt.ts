@@ -50,11 +50,17 @@ export function hookNames(config: GptConfig): string[] {
   return names;
 }
 
+/** Training mode: dropout at nanoGPT's places (spec §1), drawn from `seed` (one seed per forward pass). */
+export interface ForwardTraining {
+  dropout: number;
+  seed: number;
+}
+
 /**
- * Logits [B, T, V] for token ids [B, T] (int32, T ≤ n_ctx), eval mode. Intermediate tensors are not disposed
- * here (the autodiff tape may need them): call it inside tf.tidy, or use runWithCache.
+ * Logits [B, T, V] for token ids [B, T] (int32, T ≤ n_ctx), eval mode unless `training` is given. Intermediate
+ * tensors are not disposed here (the autodiff tape may need them): call it inside tf.tidy, or use runWithCache.
  */
-export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallback): tfTypes.Tensor3D {
+export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallback, training?: ForwardTraining): tfTypes.Tensor3D {
   const { tf, config } = model;
   const [B, T] = checkTokens(model, tokens);
   const { d_model: d, n_heads: H, d_head: dh, d_vocab: V } = config;
@@ -67,6 +73,11 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
     }
     return replacement as X;
   };
+
+  // Dropout sites are numbered in call order so each gets its own deterministic mask.
+  let dropoutSite = 0;
+  const dropout = <X extends Tensor>(x: X): X =>
+    training && training.dropout > 0 ? (tf.dropout(x, training.dropout, undefined, (training.seed + 7919 * dropoutSite++) % 2147483647) as X) : x;
 
   // x [B,T,n] · W [n,m] → [B,T,m]; a 2-D matMul so the explicit-transpose gradient of compute/tfjs.ts applies.
   const linear = (x: Tensor, w: Tensor, b?: Tensor): Tensor => {
@@ -98,19 +109,19 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
     // Masked scores become −∞ (added, never multiplied; spec §1): masked probabilities are exactly 0.
     const scores = hooked(`${prefix}.hook_attn_scores`, rawScores.add(maskBias));
     const pattern = hooked(`${prefix}.hook_pattern`, tf.softmax(scores, -1)); // [B,H,T,T]
-    const z = hooked(`${prefix}.hook_z`, tf.matMul(pattern, v.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3])); // [B,T,H,dh]
-    return linear(z.reshape([B, T, H * dh]), param(`${prefix}.W_O`).reshape([H * dh, d]), param(`${prefix}.b_O`));
+    const z = hooked(`${prefix}.hook_z`, tf.matMul(dropout(pattern), v.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3])); // [B,T,H,dh]
+    return dropout(linear(z.reshape([B, T, H * dh]), param(`${prefix}.W_O`).reshape([H * dh, d]), param(`${prefix}.b_O`)));
   };
   const mlp = (x: Tensor, prefix: string): Tensor => {
     const pre = hooked(`${prefix}.hook_pre`, linear(x, param(`${prefix}.W_in`), param(`${prefix}.b_in`)));
     const post = hooked(`${prefix}.hook_post`, gelu(tf, pre, config.act_fn));
-    return linear(post, param(`${prefix}.W_out`), param(`${prefix}.b_out`));
+    return dropout(linear(post, param(`${prefix}.W_out`), param(`${prefix}.b_out`)));
   };
 
   // Embedding as one-hot · W_E: gather's gradient needs UnsortedSegmentSum, which wasm lacks (spec §4).
   const embed = hooked("hook_embed", linear(tf.oneHot(tokens, V).toFloat(), param("embed.W_E")));
   const positions = hooked("hook_pos_embed", tf.zeros([B, T, d]).add(param("pos_embed.W_pos").slice([0, 0], [T, d])));
-  let residual = embed.add(positions);
+  let residual = dropout(embed.add(positions));
   for (let l = 0; l < config.n_layers; l++) {
     const block = `blocks.${l}`;
     residual = hooked(`${block}.hook_resid_pre`, residual);

@@ -25,16 +25,16 @@ export function parameterSpecs(config: GptConfig): ParameterSpec[] {
   for (let l = 0; l < config.n_layers; l++) {
     const b = `blocks.${l}`;
     specs.push(
-      weight(`${b}.ln1.w`, [d], "ones"), weight(`${b}.ln1.b`, [d], "zeros"),
+      weight(`${b}.ln1.w`, [d], "ones"), bias(`${b}.ln1.b`, [d]),
       weight(`${b}.attn.W_Q`, [H, d, dh]), weight(`${b}.attn.W_K`, [H, d, dh]), weight(`${b}.attn.W_V`, [H, d, dh]),
       bias(`${b}.attn.b_Q`, [H, dh]), bias(`${b}.attn.b_K`, [H, dh]), bias(`${b}.attn.b_V`, [H, dh]),
       weight(`${b}.attn.W_O`, [H, dh, d], "residual-normal"), bias(`${b}.attn.b_O`, [d]),
-      weight(`${b}.ln2.w`, [d], "ones"), weight(`${b}.ln2.b`, [d], "zeros"),
+      weight(`${b}.ln2.w`, [d], "ones"), bias(`${b}.ln2.b`, [d]),
       weight(`${b}.mlp.W_in`, [d, dm]), bias(`${b}.mlp.b_in`, [dm]),
       weight(`${b}.mlp.W_out`, [dm, d], "residual-normal"), bias(`${b}.mlp.b_out`, [d]),
     );
   }
-  specs.push(weight("ln_final.w", [d], "ones"), weight("ln_final.b", [d], "zeros"));
+  specs.push(weight("ln_final.w", [d], "ones"), bias("ln_final.b", [d]));
   if (!config.tied_embeddings) specs.push(weight("unembed.W_U", [d, V]));
   specs.push(bias("unembed.b_U", [V]));
   return specs;

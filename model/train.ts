@@ -208,7 +208,9 @@ export async function trainGpt(options: TrainOptions): Promise<TrainResult> {
       for (let i = 0; i < batch.mask.length; i++) counted += batch.mask[i];
       const { value, grads } = tf.tidy(() =>
         tf.variableGrads(() => {
-          const logits = forward(model, tf.tensor2d(batch.inputs, [size, T], "int32"));
+          // Dropout masks are a function of (seed, step, micro-batch): a resumed run draws the same ones.
+          const training = config.dropout > 0 ? { dropout: config.dropout, seed: dropoutSeed(settings.seed, it, first) } : undefined;
+          const logits = forward(model, tf.tensor2d(batch.inputs, [size, T], "int32"), undefined, training);
           return maskedCrossEntropySum(tf, logits, tf.tensor2d(batch.targets, [size, T], "int32"), tf.tensor2d(batch.mask, [size, T], "float32"));
         }, trainable.map(({ variable }) => variable)),
       );
@@ -339,6 +341,10 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
     }
   });
   await writeFile(file, kept.map((line) => line + "\n").join(""));
+}
+
+function dropoutSeed(seed: number, step: number, firstSequence: number): number {
+  return (((seed * 1_000_003) % 2_147_483_647) + step * 65_537 + firstSequence * 131) % 2_147_483_647;
 }
 
 function sizeOf(shape: readonly number[]): number {

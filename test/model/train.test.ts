@@ -237,6 +237,45 @@ describe("training", () => {
   }, 120_000);
 });
 
+describe("dropout", () => {
+  it("drops at nanoGPT's places only in training mode, scaled by 1/(1−p), from the seed", () => {
+    const model = createGpt(tf, tinyTrainConfig(31));
+    const tokens = tf.tensor2d(Int32Array.from({ length: 2 * 59 }, (_, i) => 1 + (i % 60)), [2, 59], "int32");
+    const residPre = (training?: { dropout: number; seed: number }) =>
+      tf.tidy(() => {
+        let seen: Float32Array | undefined;
+        const logits = forward(model, tokens, (name, x) => void (name === "blocks.0.hook_resid_pre" && (seen = x.dataSync() as Float32Array)), training);
+        return { resid: seen!, logits: logits.dataSync() as Float32Array };
+      });
+    const clean = residPre();
+    const same = residPre({ dropout: 0, seed: 1 });
+    expect(Buffer.from(same.logits.buffer).equals(Buffer.from(clean.logits.buffer))).toBe(true);
+    const dropped = residPre({ dropout: 0.5, seed: 1 });
+    let zeros = 0;
+    for (let i = 0; i < clean.resid.length; i++) {
+      if (dropped.resid[i] === 0) zeros++;
+      else expect(dropped.resid[i]).toBeCloseTo(2 * clean.resid[i], 5);
+    }
+    expect(zeros / clean.resid.length).toBeGreaterThan(0.45);
+    expect(zeros / clean.resid.length).toBeLessThan(0.55);
+    expect(Buffer.from(residPre({ dropout: 0.5, seed: 1 }).logits.buffer).equals(Buffer.from(dropped.logits.buffer))).toBe(true);
+    expect(Buffer.from(residPre({ dropout: 0.5, seed: 2 }).logits.buffer).equals(Buffer.from(dropped.logits.buffer))).toBe(false);
+    tokens.dispose();
+    disposeGpt(model);
+  });
+
+  it("resumes a run with dropout bit-identically (masks depend on seed and step)", async () => {
+    const config = { ...tinyTrainConfig(), dropout: 0.1 };
+    const settings = { batchTokens: 472, microBatch: 4, trainTokens: 472 * 6, peakLr: 1e-2, warmupSteps: 1, evalEvery: 3, evalGames: 5, seed: 4 };
+    const clean = await temporaryDir();
+    disposeGpt((await trainGpt({ model: createGpt(tf, config), settings, train, val, out: clean })).model);
+    const stopped = await temporaryDir();
+    disposeGpt((await trainGpt({ model: createGpt(tf, config), settings, train, val, out: stopped, stopAfterSteps: 4 })).model);
+    disposeGpt((await trainGpt({ model: createGpt(tf, config), settings, train, val, out: stopped })).model);
+    expect((await weightsOf(stopped)).equals(await weightsOf(clean))).toBe(true);
+  });
+});
+
 describe("presets", () => {
   it("trains the fixture preset's recipe from the table", () => {
     const config = presetConfig("othello-2l-64", 1);

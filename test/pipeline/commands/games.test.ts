@@ -4,14 +4,14 @@ import { mkdir, mkdtemp, open, readdir, readFile, writeFile, type FileHandle } f
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { Command } from "commander";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PgnFileError } from "../../../boards/chess/pgn-file.js";
 import { EngineNotFoundError } from "../../../boards/chess/uci-engine.js";
 import { readDatasetDirectory } from "../../../boards/dataset-directory.js";
 import { addGamesCommands, showOthelloPosition } from "../../../pipeline/commands/games.js";
 import { ConfigError } from "../../../pipeline/config.js";
 import { othelloRow } from "../../boards/othello/rows.js";
+import { runCommand } from "./run-command.js";
 
 describe("saec games show", () => {
   it("shows a position with mine/theirs from the next player's side", () => {
@@ -25,25 +25,8 @@ describe("saec games show", () => {
 });
 
 /** Runs `saec games …` in this process; what it printed on stdout and stderr. */
-async function runBoth(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const printed = { stdout: "", stderr: "" };
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    printed.stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    printed.stderr += String(chunk);
-    return true;
-  });
-  try {
-    const program = new Command("saec");
-    addGamesCommands(program.command("games"));
-    await program.parseAsync(["games", ...args], { from: "user" });
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return printed;
+function runBoth(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return runCommand("games", addGamesCommands, args);
 }
 
 async function run(args: string[]): Promise<string> {
