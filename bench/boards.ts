@@ -21,6 +21,7 @@ import { MAX_GAME_MOVES } from "../boards/othello/tokenizer.js";
 import { xoshiro128 } from "../boards/random.js";
 import { DEFAULT_SPLIT_FRACTIONS } from "../boards/splits.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic-write.js";
+import { benchMachine, machineLine, type BenchMachine } from "./machine.js";
 import { formatBenchPgnGame } from "./synthetic-pgn.js";
 
 export interface BoardsBenchOptions {
@@ -74,7 +75,7 @@ export interface BoardsRate {
 
 export interface BoardsBenchResults {
   date: string;
-  machine: { cpu: string; cores: number; node: string; platform: string; loadAverage: number[] };
+  machine: BenchMachine;
   options: Omit<BoardsBenchOptions, "outputFile">;
   /** The Othello worker pool runs the built generate-worker.js only when the bench runs from dist/. */
   fromSources: boolean;
@@ -346,13 +347,7 @@ export async function runBoardsBenchmark(options = defaultBoardsBenchOptions()):
   const { outputFile, ...recorded } = options;
   const results: BoardsBenchResults = {
     date: new Date().toISOString(),
-    machine: {
-      cpu: os.cpus()[0]?.model ?? "unknown",
-      cores: os.availableParallelism(),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      loadAverage,
-    },
+    machine: benchMachine(loadAverage),
     options: recorded,
     fromSources: import.meta.url.endsWith(".ts"),
     rates: rates.rates,
@@ -365,10 +360,8 @@ export async function runBoardsBenchmark(options = defaultBoardsBenchOptions()):
 
 /** The results as a Markdown table, ready to paste into the README. */
 export function boardsBenchMarkdown(results: BoardsBenchResults): string {
-  const { machine } = results;
-  const load = machine.loadAverage.map((value) => value.toFixed(2)).join(", ");
   const lines = [
-    `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node} (${results.date.slice(0, 10)}; load average before the run ${load}).`,
+    machineLine(results.machine, results.date),
     "",
     "| measurement | rate | unit | notes |",
     "|---|---:|---|---|",

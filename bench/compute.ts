@@ -2,14 +2,14 @@
 // seconds per SAE training step per provider against PyTorch's on the same machine in the same run.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { PROVIDER_NAMES, ProviderUnavailableError, type Kernels, type ProviderName } from "../compute/kernels.js";
 import { probeSgemm, type GemmProbe, type GemmShape } from "../compute/probe.js";
 import { selectKernels } from "../compute/select.js";
 import { SaeStepWorkload, type SaeShape } from "./sae-step.js";
+import { referenceScript, SYSTEM_PYTHON, torchMissingReason } from "./torch-reference.js";
 
 interface GemmCase {
   label: string;
@@ -145,30 +145,11 @@ function timeSaeStep(kernels: Kernels, options: ComputeBenchOptions): SaeStepRes
   return { provider: kernels.name, threads: kernels.threads, secondsPerStep, meanSecondsPerStep, steps, gflops, finalLoss };
 }
 
-/** bench/reference/sae_step.py from the sources (tsx) or from dist/bench. */
-function torchScript(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, "reference", "sae_step.py"), path.join(here, "..", "..", "bench", "reference", "sae_step.py")];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error(`bench/reference/sae_step.py not found (looked at ${candidates.join(", ")})`);
-  return found;
-}
-
-// Debian's python3-torch lives under the system interpreter, not the pyenv python3 on PATH
-const SYSTEM_PYTHON = "/usr/bin/python3";
-
-function torchMissingReason(): string | undefined {
-  const check = spawnSync(SYSTEM_PYTHON, ["-c", "import torch"], { encoding: "utf8" });
-  if (check.error) return `${SYSTEM_PYTHON}: ${check.error.message}`;
-  if (check.status !== 0) return `${SYSTEM_PYTHON} cannot import torch (apt-get install python3-torch)`;
-  return undefined;
-}
-
 function timeTorchStep(threads: number, options: ComputeBenchOptions): TorchResult {
   const missing = torchMissingReason();
   if (missing) return { threads, unavailable: missing };
   const { batch, dIn, dSae } = SAE_SHAPE;
-  const args = [torchScript(), String(threads), "--steps", String(options.maxSaeSteps), "--warmup", "1"];
+  const args = [referenceScript("sae_step.py"), String(threads), "--steps", String(options.maxSaeSteps), "--warmup", "1"];
   args.push("--batch", String(batch), "--d-in", String(dIn), "--d-sae", String(dSae));
   const run = spawnSync(SYSTEM_PYTHON, args, { encoding: "utf8" });
   if (run.status !== 0) return { threads, unavailable: `sae_step.py exited ${run.status}: ${run.stderr.trim().split("\n").pop()}` };

@@ -1,11 +1,13 @@
-// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards); no name runs every benchmark.
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model); no name runs every benchmark.
 
 import { boardsBench } from "./boards.js";
 import { computeBench } from "./compute.js";
+import { modelBench } from "./model.js";
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   compute: computeBench,
   boards: boardsBench,
+  model: modelBench,
 };
 
 export class UnknownBenchmarkError extends Error {

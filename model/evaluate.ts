@@ -1,10 +1,12 @@
-// Model evaluation on held-out games (spec model.md §4): mean validation loss over unmasked targets, and for
-// Othello the top-1 legal-move rate (the argmax over all logits is legal for the player to move, pass-aware).
+// Model evaluation on held-out games (spec model.md §4): mean validation loss over unmasked targets, and the legal-move
+// rate: for Othello top-1 (the argmax over all logits is legal for the player to move, pass-aware), for chess the
+// greedy-decoded move at seeded move starts (model/chess-eval.ts).
 
 import type * as tfTypes from "@tensorflow/tfjs";
-import type { GameRow, OthelloGameRow } from "../boards/game-dataset.js";
+import type { ChessGameRow, GameRow, OthelloGameRow } from "../boards/game-dataset.js";
 import { othelloBsps } from "../boards/othello/bsp.js";
 import { tokenToSquare } from "../boards/othello/tokenizer.js";
+import { chessLegalMoveRate } from "./chess-eval.js";
 import { forward, type Gpt } from "./gpt.js";
 import { gatherSequences, tokenSequences, type TokenSequences } from "./training-data.js";
 
@@ -14,7 +16,10 @@ export interface ModelEvaluation {
   positions: number;
   /** Mean cross-entropy (nats) over those positions. */
   loss: number;
-  /** Othello: fraction of positions whose top-1 prediction is a legal move; null for chess. */
+  /**
+   * Othello: fraction of positions whose top-1 prediction is a legal move. Chess: fraction of the seeded move-start
+   * prompts whose greedy continuation is a legal SAN. NaN when there is nothing to judge.
+   */
   legalRate: number | null;
 }
 
@@ -49,8 +54,18 @@ export function othelloLegalTokens(rows: readonly OthelloGameRow[], nCtx: number
   return legal;
 }
 
-/** Validation loss (and Othello legality) of `model` on `rows`, batch by batch without gradients. */
-export function evaluateModel(model: Gpt, rows: readonly GameRow[], batchSize = 64): ModelEvaluation {
+export interface EvaluateOptions {
+  /** Chess: seed choosing the move starts of the legal-move rate (default 0). */
+  seed?: number;
+  /**
+   * Chess: games (the first of `rows`) whose move starts the legal-move rate decodes; default all. Greedy decoding
+   * re-runs the whole prefix for each of up to 8 characters, so it costs far more than the loss.
+   */
+  legalGames?: number;
+}
+
+/** Validation loss and legal-move rate of `model` on `rows`, batch by batch without gradients. */
+export function evaluateModel(model: Gpt, rows: readonly GameRow[], batchSize = 64, options: EvaluateOptions = {}): ModelEvaluation {
   const { tf, config } = model;
   const data: TokenSequences = tokenSequences(config, rows);
   const V = config.d_vocab;
@@ -82,6 +97,6 @@ export function evaluateModel(model: Gpt, rows: readonly GameRow[], batchSize = 
     games: data.count,
     positions,
     loss: positions > 0 ? lossSum / positions : NaN,
-    legalRate: legal ? (positions > 0 ? legalCount / positions : NaN) : null,
+    legalRate: legal ? (positions > 0 ? legalCount / positions : NaN) : chessLegalMoveRate(model, (rows as ChessGameRow[]).slice(0, options.legalGames ?? rows.length), { seed: options.seed ?? 0, batchSize }).rate,
   };
 }

@@ -35,6 +35,8 @@ const trainSettingsFields = z.strictObject({
   evalEvery: positiveInt,
   /** Validation games used by each evaluation (the first of the `val` split). */
   evalGames: positiveInt,
+  /** Chess: games of those whose greedy continuations give the legal-move rate (default all evalGames; slow). */
+  legalEvalGames: positiveInt.optional(),
   /** Checkpoint interval in steps; defaults to evalEvery. */
   checkpointEvery: positiveInt.optional(),
   /** Data-order seed. */
@@ -178,7 +180,7 @@ export async function trainGpt(options: TrainOptions): Promise<TrainResult> {
 
   const writeMetric = (record: Record<string, unknown>) => appendFile(metricsFile, JSON.stringify(record) + "\n");
   const evaluate = async (step: number): Promise<TrainEvaluation> => {
-    const evaluation = { step, ...evaluateModel(model, valRows) };
+    const evaluation = { step, ...evaluateModel(model, valRows, 64, { seed: settings.seed, legalGames: settings.legalEvalGames }) };
     await writeMetric({ type: "eval", step, val_loss: evaluation.loss, legal_rate: evaluation.legalRate, games: evaluation.games, positions: evaluation.positions });
     options.onEval?.(evaluation);
     return evaluation;
@@ -268,7 +270,7 @@ export async function trainGpt(options: TrainOptions): Promise<TrainResult> {
     state.elapsed = elapsed();
     segmentStart = performance.now();
     if (state.step > 0 && state.step % checkpointEvery !== 0) await saveTrainingCheckpoint(model, checkpointDir, state, settingsText);
-    return { model, steps: state.step, tokens: state.step * S * T, finalEval: lastEval ?? { step: state.step, ...evaluateModel(model, valRows) }, elapsed: state.elapsed, resumedFrom, interrupted };
+    return { model, steps: state.step, tokens: state.step * S * T, finalEval: lastEval ?? { step: state.step, ...evaluateModel(model, valRows, 64, { seed: settings.seed, legalGames: settings.legalEvalGames }) }, elapsed: state.elapsed, resumedFrom, interrupted };
   }
 
   const finalEval = lastEval ?? (await evaluate(state.step));
