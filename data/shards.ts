@@ -49,22 +49,51 @@ export class ShardError extends Error {
   }
 }
 
-/** float32 → IEEE half bits, round to nearest even (overflow → ±inf, NaN kept). */
+/**
+ * float32 → IEEE half bits, round to nearest even (overflow → ±inf, NaN kept), on the bits as in F. Giesen's
+ * float_to_half_fast3_rtne. (apache-arrow's util.float64ToUint16 drops the rounding carry: 1.9999 → 1.)
+ */
 export function toFloat16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = arrow.util.float64ToUint16(values[i]);
+  const scratch = new Float32Array(1);
+  const scratchBits = new Uint32Array(scratch.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const sign = (bits[i] >>> 16) & 0x8000;
+    const magnitude = bits[i] & 0x7fffffff;
+    let half: number;
+    if (magnitude >= 0x47800000) half = magnitude > 0x7f800000 ? 0x7e00 : 0x7c00; // ≥ 65536, inf, NaN
+    else if (magnitude < 0x38800000) {
+      // below 2^-14: a subnormal half; adding 0.5 in float32 rounds the value to a multiple of 2^-24 (nearest even)
+      scratch[0] = Math.abs(values[i]) + 0.5;
+      half = scratchBits[0] - 0x3f000000;
+    } else {
+      // rebias the exponent and round the 13 dropped mantissa bits to nearest even; a carry moves into the exponent
+      half = (magnitude - 0x38000000 + 0xfff + ((magnitude >>> 13) & 1)) >>> 13;
+    }
+    out[i] = sign | half;
+  }
   return out;
 }
 
 /** The Arrow IPC file bytes of one shard. */
 export function encodeShard(metadata: ShardMetadata, rows: ShardRows): Uint8Array {
+  const schemaMetadata = new Map(Object.entries(metadata).map(([key, value]) => [SHARD_METADATA_PREFIX + key, String(value)]));
+  const table = activationTable(rows, metadata.d, metadata.dtype, schemaMetadata, `shard ${metadata.hook}#${metadata.shard_index}`);
+  return arrow.tableToIPC(table, "file");
+}
+
+/**
+ * A one-batch Arrow table of activation rows in the shard layout (activation FixedSizeList<dtype>[d], game_id,
+ * position, token) with the given schema metadata; `label` names the rows in errors. The Parquet export reuses it.
+ */
+export function activationTable(rows: ShardRows, d: number, dtype: ActivationDtype, schemaMetadata: Map<string, string>, label: string): arrow.Table {
   const count = rows.positions.length;
-  const { d, dtype } = metadata;
   if (rows.activations.length !== count * d) {
-    throw new RangeError(`shard ${metadata.hook}#${metadata.shard_index}: ${rows.activations.length} activation values for ${count} rows of width ${d}`);
+    throw new RangeError(`${label}: ${rows.activations.length} activation values for ${count} rows of width ${d}`);
   }
   if (rows.gameIds.length !== count || rows.tokens.length !== count) {
-    throw new RangeError(`shard ${metadata.hook}#${metadata.shard_index}: columns have different lengths`);
+    throw new RangeError(`${label}: columns have different lengths`);
   }
   const itemType = dtype === "float16" ? new arrow.Float16() : new arrow.Float32();
   const listType = new arrow.FixedSizeList(d, new arrow.Field("item", itemType, false));
@@ -84,10 +113,9 @@ export function encodeShard(metadata: ShardMetadata, rows: ShardRows): Uint8Arra
     new arrow.Field("position", new arrow.Int32(), false),
     new arrow.Field("token", new arrow.Int32(), false),
   ];
-  const schemaMetadata = new Map(Object.entries(metadata).map(([key, value]) => [SHARD_METADATA_PREFIX + key, String(value)]));
   const schema = new arrow.Schema(fields, schemaMetadata);
   const struct = arrow.makeData({ type: new arrow.Struct(fields), length: count, nullCount: 0, children: [activation, gameId, position, token] });
-  return arrow.tableToIPC(new arrow.Table([new arrow.RecordBatch(schema, struct)]), "file");
+  return new arrow.Table([new arrow.RecordBatch(schema, struct)]);
 }
 
 /** Decodes and validates a shard's bytes (`label` names it in errors); float16 activations are widened. */

@@ -27,6 +27,25 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   }
 }
 
+/** Writes chunks to file as they come (memory holds one chunk), then renames it into place like writeFileAtomic. */
+export async function writeChunksAtomic(file: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = temporarySibling(file);
+  try {
+    const handle = await open(temporary, "w");
+    try {
+      for await (const chunk of chunks) await handle.write(chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }

@@ -277,7 +277,8 @@ export async function trainGpt(options: TrainOptions): Promise<TrainResult> {
   const totalElapsed = elapsed();
   const trainedConfig: GptConfig = {
     ...config,
-    training: { ...settings, steps, sequences_per_step: S, tokens: steps * S * T, train_games: data.count },
+    // A model that was already trained (a continuation) keeps its earlier recipe under continued_from.
+    training: { ...settings, steps, sequences_per_step: S, tokens: steps * S * T, train_games: data.count, ...(config.training ? { continued_from: config.training } : {}) },
     metrics: { step: finalEval.step, val_loss: finalEval.loss, legal_rate: finalEval.legalRate, val_games: finalEval.games, val_positions: finalEval.positions },
   };
   const trained: Gpt = { ...model, config: trainedConfig };

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { createProgram } from "./program.js";
+import { addActivationsCommands } from "./commands/activations.js";
 import { addGamesCommands } from "./commands/games.js";
 import { addModelCommands } from "./commands/model.js";
 import { STAGES } from "./stages/index.js";
 
-createProgram(STAGES, { games: addGamesCommands, model: addModelCommands })
+createProgram(STAGES, { games: addGamesCommands, model: addModelCommands, activations: addActivationsCommands })
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     process.stderr.write(`saec: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -36,9 +36,11 @@ export function addModelCommands(group: Command): void {
     .requiredOption("--out <dir>", "output directory: model/ when done, checkpoint/ while running, metrics.jsonl")
     .option("--preset <name>", "model preset", "othello-4l-128")
     .option("--seed <n>", "init and data-order seed", integerOption("--seed"), 42)
+    .option("--init-from <checkpoint>", "continue from this checkpoint's weights with a new schedule (its architecture is kept; --preset picks the default recipe)")
     .option("--set <key=value>", "a training setting (repeatable), e.g. --set trainTokens=2000000", collectSetting, {})
-    .action(async (options: { games: string; out: string; preset: string; seed: number; set: Record<string, unknown> }) => {
-      const config = parseConfigWith(modelStageConfigSchema, { preset: options.preset, seed: options.seed, train: options.set }, "saec model train");
+    .action(async (options: { games: string; out: string; preset: string; seed: number; initFrom?: string; set: Record<string, unknown> }) => {
+      const slice = { preset: options.preset, seed: options.seed, train: options.set, ...(options.initFrom ? { initFrom: options.initFrom } : {}) };
+      const config = parseConfigWith(modelStageConfigSchema, slice, "saec model train");
       const game = GPT_PRESETS[config.preset].game;
       if (existsSync(path.join(options.out, TRAIN_MODEL_DIR))) throw new Error(`${path.join(options.out, TRAIN_MODEL_DIR)} already exists: this model is trained; choose a new --out`);
       await mkdir(options.out, { recursive: true });

@@ -2,7 +2,8 @@
 // (boards/, model/, data/, sae/, circuits/) to the runner; the modules themselves never import pipeline/.
 
 import type { StageRegistry } from "../stage.js";
+import { activationsStage } from "./activations.js";
 import { gamesStage } from "./games.js";
 import { modelStage } from "./model.js";
 
-export const STAGES = [gamesStage, modelStage] as unknown as StageRegistry;
+export const STAGES = [gamesStage, modelStage, activationsStage] as unknown as StageRegistry;

@@ -11,7 +11,7 @@ import { initTfjs } from "../../compute/tfjs.js";
 import { loadGpt, MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE } from "../../model/checkpoint.js";
 import { GPT_PRESETS, presetConfig, type GptPresetName } from "../../model/config.js";
 import { evaluateModel, type ModelEvaluation } from "../../model/evaluate.js";
-import { createGpt, disposeGpt } from "../../model/gpt.js";
+import { createGpt, disposeGpt, type Gpt } from "../../model/gpt.js";
 import { PRESET_TRAIN_SETTINGS, trainGpt, trainOverridesSchema, trainSettingsSchema, TRAIN_MODEL_DIR, type TrainProgress } from "../../model/train.js";
 import { defineStage } from "../stage.js";
 import { DATASET_DIR } from "./games.js";
@@ -21,6 +21,8 @@ const presetNames = Object.keys(GPT_PRESETS) as [GptPresetName, ...GptPresetName
 export const modelStageConfigSchema = z.strictObject({
   /** An existing checkpoint directory (config.json + model.safetensors) to use instead of training one. */
   checkpoint: z.string().min(1).optional(),
+  /** Continue training from this checkpoint's weights (a second stage with its own schedule) instead of an init. */
+  initFrom: z.string().min(1).optional(),
   /** Preset to train when no checkpoint is given. */
   preset: z.enum(presetNames).default("othello-4l-128"),
   /** Init seed of the trained model. */
@@ -68,11 +70,18 @@ export async function runModelJob(config: ModelStageConfig, datasetDir: string, 
     }
   }
   const settings = resolvedTrainSettings(config);
-  const modelConfig = presetConfig(config.preset, config.seed);
+  let start: Gpt;
+  if (config.initFrom !== undefined) {
+    const loaded = await loadGpt(tf, config.initFrom);
+    // The earlier recipe and metrics end up under training.continued_from of the result.
+    start = { ...loaded, config: { ...loaded.config, training: { ...(loaded.config.training ?? {}), checkpoint: config.initFrom, metrics: loaded.config.metrics }, metrics: null } };
+  } else {
+    start = createGpt(tf, presetConfig(config.preset, config.seed));
+  }
   const [train, val] = [await read("train"), await read("val")];
-  hooks.log?.(`training ${config.preset} on ${train.length} games (validation: ${Math.min(val.length, settings.evalGames)})`);
+  hooks.log?.(`training ${config.initFrom ? `from ${config.initFrom}` : config.preset} on ${train.length} games (validation: ${Math.min(val.length, settings.evalGames)})`);
   const result = await trainGpt({
-    model: createGpt(tf, modelConfig),
+    model: start,
     settings,
     train,
     val,
@@ -103,10 +112,11 @@ export const modelStage = defineStage({
   inputs: ["games"],
   // A given checkpoint enters the key by content: replacing its weights reruns the stage.
   async fingerprint(config) {
-    if (config.checkpoint === undefined) return undefined;
+    const dir = config.checkpoint ?? config.initFrom;
+    if (dir === undefined) return undefined;
     return {
-      config: await sha256(path.join(config.checkpoint, MODEL_CONFIG_FILE)).catch(() => "missing"),
-      weights: await sha256(path.join(config.checkpoint, MODEL_WEIGHTS_FILE)).catch(() => "missing"),
+      config: await sha256(path.join(dir, MODEL_CONFIG_FILE)).catch(() => "missing"),
+      weights: await sha256(path.join(dir, MODEL_WEIGHTS_FILE)).catch(() => "missing"),
     };
   },
   async run({ config, inputs, dir, signal, progress, metric, log }) {

@@ -48,6 +48,18 @@ describe("model stage", () => {
     disposeGpt(model);
   });
 
+  it("continues training from a checkpoint, keeping the earlier recipe and metrics", async () => {
+    const root = await temporaryDir();
+    const first = await run(root, { preset: "othello-2l-64", train: { trainTokens: 2065 * 2, evalEvery: 2, evalGames: 3 } });
+    const earlier = path.join(first.stage.dir, first.manifest.outputs.model.path);
+    const second = await run(root, { preset: "othello-2l-64", initFrom: earlier, train: { trainTokens: 2065 * 3, evalEvery: 3, evalGames: 3, peakLr: 1e-3 } });
+    expect(second.manifest.metrics.steps).toBe(3);
+    const { tf } = await initTfjs();
+    const model = await loadGpt(tf, path.join(second.stage.dir, second.manifest.outputs.model.path));
+    expect(model.config.training).toMatchObject({ steps: 3, peakLr: 1e-3, continued_from: { steps: 2, checkpoint: earlier, metrics: { step: 2 } } });
+    disposeGpt(model);
+  });
+
   it("evaluates a given checkpoint, and reruns when its weights change", async () => {
     const root = await temporaryDir();
     const { tf } = await initTfjs();
