@@ -8,7 +8,7 @@ import path from "node:path";
 import { PROVIDER_NAMES, ProviderUnavailableError, type Kernels, type ProviderName } from "../compute/kernels.js";
 import { probeSgemm, type GemmProbe, type GemmShape } from "../compute/probe.js";
 import { selectKernels } from "../compute/select.js";
-import { SaeStepWorkload, type SaeShape } from "./sae-step.js";
+import { SaeStepWorkload, type SaeStepShape } from "./sae-step.js";
 import { referenceScript, SYSTEM_PYTHON, torchMissingReason } from "./torch-reference.js";
 
 interface GemmCase {
@@ -28,7 +28,7 @@ const GEMM_CASES: GemmCase[] = [
   { label: "SAE dW_enc [4096,512]ᵀ·[4096,4096]", group: "sae", shape: { m: 512, n: 4096, k: 4096, transA: true } },
 ];
 
-const SAE_SHAPE: SaeShape = { batch: 4096, dIn: 512, dSae: 4096 };
+const SAE_SHAPE: SaeStepShape = { batch: 4096, dIn: 512, dSae: 4096 };
 
 export interface ComputeBenchOptions {
   threadCounts: number[];
@@ -87,7 +87,7 @@ export interface ComputeBenchResults {
   options: Omit<ComputeBenchOptions, "outputFile">;
   gemm: ProviderThreadsResult[];
   unavailable: { provider: ProviderName; reason: string }[];
-  saeShape: SaeShape;
+  saeShape: SaeStepShape;
   saeStep: (SaeStepResult | { provider: ProviderName; skipped: string })[];
   torch: TorchResult[];
 }

@@ -2,10 +2,9 @@
 // forward tokens/s, with the matmuls on the compute provider's sgemm and on tfjs-wasm's stock kernels, against
 // the same model in PyTorch on the same machine in the same run, and the training process's peak RSS.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { generateOthelloGames } from "../boards/othello/generate.js";
 import { kernels as selectedKernels } from "../compute/select.js";
 import { initTfjs } from "../compute/tfjs.js";
@@ -14,6 +13,7 @@ import { parameterCount, presetConfig, type GptPresetName } from "../model/confi
 import { createGpt, disposeGpt, forward } from "../model/gpt.js";
 import { PRESET_TRAIN_SETTINGS, stepGeometry, trainSettingsSchema } from "../model/train.js";
 import { tokenSequences } from "../model/training-data.js";
+import { runBenchProcess } from "./bench-process.js";
 import { benchMachine, machineLine, type BenchMachine } from "./machine.js";
 import { checkTrainingRequest, type TrainingMeasurement, type TrainingMeasurementRequest } from "./model-training.js";
 import { referenceScript, SYSTEM_PYTHON, torchMissingReason } from "./torch-reference.js";
@@ -102,29 +102,9 @@ export interface ModelBenchResults {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** model-training-process next to this file: .js in dist/, .ts under tsx. */
-function trainingProcessScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  return path.join(path.dirname(here), `model-training-process${path.extname(here)}`);
-}
-
-/** One training measurement in a fresh Node process (this process's loader flags, e.g. tsx, passed on). */
+/** One training measurement in a fresh Node process, so its peak RSS is its own. */
 function runTrainingProcess(request: TrainingMeasurementRequest): Promise<TrainingMeasurement> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, trainingProcessScript(), JSON.stringify(request)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      if (code !== 0) {
-        reject(new Error(`model-training-process exited ${code ?? signal} (its stderr is above)`));
-        return;
-      }
-      resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as TrainingMeasurement);
-    });
-  });
+  return runBenchProcess<TrainingMeasurement>("model-training-process", request);
 }
 
 async function measureTrainingVariant(variant: MatmulVariant, timedSteps: number, options: ModelBenchOptions): Promise<TrainingResult> {

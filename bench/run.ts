@@ -1,5 +1,6 @@
-// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model); no name runs every benchmark.
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model activations); no name runs every benchmark.
 
+import { activationsBench } from "./activations.js";
 import { boardsBench } from "./boards.js";
 import { computeBench } from "./compute.js";
 import { modelBench } from "./model.js";
@@ -8,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   compute: computeBench,
   boards: boardsBench,
   model: modelBench,
+  activations: activationsBench,
 };
 
 export class UnknownBenchmarkError extends Error {

@@ -4,21 +4,23 @@
 import { describe, expect, it } from "vitest";
 import { referenceKernels } from "../../compute/reference.js";
 import { selectKernels } from "../../compute/select.js";
-import { SaeStepWorkload, tiedInit, type SaeShape, type SaeTensors } from "../../bench/sae-step.js";
+import { SaeStepWorkload, type SaeStepShape as SaeShape } from "../../bench/sae-step.js";
+import { SaeRandom } from "../../sae/random.js";
+import { initReluSae, type ReluSaeParams as SaeTensors } from "../../sae/trainers/relu-sae.js";
 import { expectClose } from "../compute/kernel-conformance.js";
-import { randomArray, seededRandom } from "../compute/random.js";
+import { randomArray } from "../compute/random.js";
 
 const SHAPE: SaeShape = { batch: 8, dIn: 6, dSae: 10 };
 const OPTIONS = { l1Coefficient: 0.1, lr: 1e-3 };
-const NAMES = ["encoderWeights", "encoderBias", "decoderWeights", "decoderBias"] as const;
+const NAMES = ["W_enc", "b_enc", "W_dec", "b_dec"] as const;
 
 /** Untied random parameters with a non-zero b_dec, so every gradient term is exercised. */
 function randomParams({ dIn, dSae }: SaeShape, seed: number): SaeTensors {
   return {
-    encoderWeights: randomArray(dIn * dSae, seed, 0.6),
-    encoderBias: randomArray(dSae, seed + 1, 0.3),
-    decoderWeights: randomArray(dSae * dIn, seed + 2, 0.6),
-    decoderBias: randomArray(dIn, seed + 3, 0.3),
+    W_enc: randomArray(dIn * dSae, seed, 0.6),
+    b_enc: randomArray(dSae, seed + 1, 0.3),
+    W_dec: randomArray(dSae * dIn, seed + 2, 0.6),
+    b_dec: randomArray(dIn, seed + 3, 0.3),
   };
 }
 
@@ -26,10 +28,10 @@ type Params64 = Record<(typeof NAMES)[number], Float64Array>;
 
 function toFloat64(params: SaeTensors): Params64 {
   return {
-    encoderWeights: Float64Array.from(params.encoderWeights),
-    encoderBias: Float64Array.from(params.encoderBias),
-    decoderWeights: Float64Array.from(params.decoderWeights),
-    decoderBias: Float64Array.from(params.decoderBias),
+    W_enc: Float64Array.from(params.W_enc),
+    b_enc: Float64Array.from(params.b_enc),
+    W_dec: Float64Array.from(params.W_dec),
+    b_dec: Float64Array.from(params.b_dec),
   };
 }
 
@@ -40,15 +42,15 @@ function lossFloat64(p: Params64, x: Float32Array, { batch, dIn, dSae }: SaeShap
   for (let b = 0; b < batch; b++) {
     const f = new Float64Array(dSae);
     for (let i = 0; i < dSae; i++) {
-      let sum = p.encoderBias[i];
-      for (let j = 0; j < dIn; j++) sum += (x[b * dIn + j] - p.decoderBias[j]) * p.encoderWeights[j * dSae + i];
+      let sum = p.b_enc[i];
+      for (let j = 0; j < dIn; j++) sum += (x[b * dIn + j] - p.b_dec[j]) * p.W_enc[j * dSae + i];
       z[b * dSae + i] = sum;
       f[i] = Math.max(0, sum);
       loss += (l1 * f[i]) / batch;
     }
     for (let j = 0; j < dIn; j++) {
-      let reconstruction = p.decoderBias[j];
-      for (let i = 0; i < dSae; i++) reconstruction += f[i] * p.decoderWeights[i * dIn + j];
+      let reconstruction = p.b_dec[j];
+      for (let i = 0; i < dSae; i++) reconstruction += f[i] * p.W_dec[i * dIn + j];
       loss += (x[b * dIn + j] - reconstruction) ** 2 / batch;
     }
   }
@@ -114,8 +116,8 @@ describe("SaeStepWorkload optimiser", () => {
       probe.lossAndGradients(x);
       const grads = toFloat64(probe.grads);
       for (let r = 0; r < dSae; r++) {
-        const w = expected.decoderWeights.subarray(r * dIn, (r + 1) * dIn);
-        const g = grads.decoderWeights.subarray(r * dIn, (r + 1) * dIn);
+        const w = expected.W_dec.subarray(r * dIn, (r + 1) * dIn);
+        const g = grads.W_dec.subarray(r * dIn, (r + 1) * dIn);
         const normSq = w.reduce((sum, value) => sum + value * value, 0);
         const dot = g.reduce((sum, value, j) => sum + value * w[j], 0);
         for (let j = 0; j < dIn; j++) g[j] -= (dot / normSq) * w[j];
@@ -131,7 +133,7 @@ describe("SaeStepWorkload optimiser", () => {
         }
       }
       for (let r = 0; r < dSae; r++) {
-        const w = expected.decoderWeights.subarray(r * dIn, (r + 1) * dIn);
+        const w = expected.W_dec.subarray(r * dIn, (r + 1) * dIn);
         const norm = Math.sqrt(w.reduce((sum, value) => sum + value * value, 0));
         for (let j = 0; j < dIn; j++) w[j] /= norm;
       }
@@ -142,15 +144,15 @@ describe("SaeStepWorkload optimiser", () => {
 
   it("starts from the tied init of spec sae.md §2.1 and keeps decoder rows at unit norm", () => {
     const shape: SaeShape = { batch: 16, dIn: 8, dSae: 12 };
-    const init = tiedInit(shape, seededRandom(7));
+    const init = initReluSae(shape, "tied", new SaeRandom(7));
     const rowNorm = (w: Float32Array, r: number) => Math.hypot(...w.subarray(r * shape.dIn, (r + 1) * shape.dIn));
     const workload = new SaeStepWorkload(referenceKernels, shape, OPTIONS, init);
-    for (let r = 0; r < shape.dSae; r++) expect(rowNorm(workload.params.decoderWeights, r)).toBeCloseTo(0.1, 6);
-    expect(workload.params.encoderWeights[3 * shape.dSae + 5]).toBe(workload.params.decoderWeights[5 * shape.dIn + 3]);
-    expect(init.decoderBias.every((value) => value === 0)).toBe(true);
-    expect(init.encoderBias.every((value) => Math.abs(value) <= 1 / Math.sqrt(shape.dIn))).toBe(true);
+    for (let r = 0; r < shape.dSae; r++) expect(rowNorm(workload.params.W_dec, r)).toBeCloseTo(0.1, 6);
+    expect(workload.params.W_enc[3 * shape.dSae + 5]).toBe(workload.params.W_dec[5 * shape.dIn + 3]);
+    expect(init.b_dec.every((value) => value === 0)).toBe(true);
+    expect(init.b_enc.every((value) => Math.abs(value) <= 1 / Math.sqrt(shape.dIn))).toBe(true);
     workload.step(randomArray(shape.batch * shape.dIn, 13));
-    for (let r = 0; r < shape.dSae; r++) expect(rowNorm(workload.params.decoderWeights, r)).toBeCloseTo(1, 6);
+    for (let r = 0; r < shape.dSae; r++) expect(rowNorm(workload.params.W_dec, r)).toBeCloseTo(1, 6);
   });
 });
 
@@ -158,7 +160,7 @@ describe("SaeStepWorkload across providers", async () => {
   const { kernels: best } = await selectKernels({ threads: 2 });
   it(`three steps with the best available provider (${best.name}) equal three with the reference kernels`, () => {
     const shape: SaeShape = { batch: 64, dIn: 32, dSae: 96 };
-    const initial = tiedInit(shape, seededRandom(41));
+    const initial = initReluSae(shape, "tied", new SaeRandom(41));
     const fast = new SaeStepWorkload(best, shape, OPTIONS, initial);
     const reference = new SaeStepWorkload(referenceKernels, shape, OPTIONS, initial);
     for (let step = 0; step < 3; step++) {

@@ -1,0 +1,233 @@
+// The training loop shared by the ReLU-SAE trainers (standard, p_anneal): one step = forward, reconstruction term,
+// the trainer's sparsity term, backward, ConstrainedAdam at lr·λ(s) (spec sae.md §1.2, §1.3), then dead-neuron
+// resampling when due (spec §2.8). A subclass supplies only its sparsity term and the state that term keeps.
+//
+// Interface:
+//   reluTrainerFields                     zod fields: baseTrainerFields + recon, init, resampleSteps, resamplePoolBatches
+//   ReluTrainerInput, ReluTrainerConfig   parsed input / resolved config
+//   resolveReluTrainerConfig(input, context, trainer)
+//   SparsityStep                          what sparsityStep returns: loss term, how its gradient enters, log numbers
+//   ReluSaeTrainer<C>                     abstract; implement sparsityStep(step, scale, batchSize), trainerState(),
+//                                         and optionally saveExtra()/restoreExtra() for checkpointed trainer state
+
+import type { Kernels } from "../../compute/kernels.js";
+import { z } from "zod";
+import { batchFve, meanL0 } from "../batch-stats.js";
+import { ConstrainedAdam, UNIT_NORM_DECODER, type TensorMap } from "../optim.js";
+import { createSae, SaeShapeError, type Sae } from "../params.js";
+import { SaeRandom, type RandomState } from "../random.js";
+import { DeadFeatureTracker, isResampleStep, ResamplePool, resampleDeadFeatures } from "../resample.js";
+import { lrFactor, sparsityFactor, type LrSchedule } from "../schedule.js";
+import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
+import {
+  INIT_KINDS,
+  initReluSae,
+  RECON_KINDS,
+  RELU_SAE_PARAM_NAMES,
+  ReluSaePass,
+  zeroReluSaeParams,
+  type InitKind,
+  type ReconKind,
+  type ReluSaeParams,
+  type SparsityGradient,
+} from "./relu-sae.js";
+import {
+  checkpointTensor,
+  checkpointValue,
+  TrainerStateError,
+  type BatchStats,
+  type JsonValue,
+  type StepLog,
+  type Trainer,
+  type TrainerCheckpoint,
+  type TrainerContext,
+} from "./trainer.js";
+
+export const reluTrainerFields = {
+  ...baseTrainerFields,
+  /** Reconstruction term (spec §0): "l2sq" default, "l2" under the paper-era preset. */
+  recon: z.enum(RECON_KINDS).optional(),
+  /** spec §2.1: "tied" default, "paper" under the paper-era preset. */
+  init: z.enum(INIT_KINDS).optional(),
+  /** Resample dead neurons every R steps (spec §2.8); null = off (default, and in the paper). */
+  resampleSteps: z.number().int().positive().nullable().default(null),
+  /** Batches the resampled inputs are drawn from: the current one and those before it. */
+  resamplePoolBatches: z.number().int().positive().default(1),
+};
+
+const reluTrainerSchema = z.strictObject(reluTrainerFields);
+export type ReluTrainerInput = z.infer<typeof reluTrainerSchema>;
+
+export interface ReluTrainerConfig extends ResolvedBaseConfig {
+  recon: ReconKind;
+  init: InitKind;
+  resampleSteps: number | null;
+  resamplePoolBatches: number;
+}
+
+/** spec §2 table: standard and p_anneal use Adam (0.9, 0.999), library lr 1e-3, ConstrainedAdam. */
+export function resolveReluTrainerConfig(input: ReluTrainerInput, context: TrainerContext, trainer: string): ReluTrainerConfig {
+  const base = resolveBaseConfig(input, context, trainer, {
+    architecture: "standard",
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    constraint: UNIT_NORM_DECODER(context.dIn),
+    hasSparsityTerm: true,
+    resampleSteps: input.resampleSteps,
+  });
+  const paperEra = input.preset === "paper-era";
+  return {
+    ...base,
+    recon: input.recon ?? (paperEra ? "l2" : "l2sq"),
+    init: input.init ?? (paperEra ? "paper" : "tied"),
+    resampleSteps: input.resampleSteps,
+    resamplePoolBatches: input.resamplePoolBatches,
+  };
+}
+
+/** One step's sparsity term, computed from pass.features after the forward pass. */
+export interface SparsityStep extends SparsityGradient {
+  /** The term as it enters the loss: coefficient·σ(s)·penalty. */
+  loss: number;
+  /** Numbers for the step log (penalty, p, α, ...). */
+  state: Record<string, number | null>;
+}
+
+export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Trainer {
+  readonly params: ReluSaeParams;
+  stepsDone = 0;
+  protected readonly pass: ReluSaePass;
+  protected readonly grads: ReluSaeParams;
+  protected readonly optimizer: ConstrainedAdam;
+  protected random: SaeRandom;
+  private readonly lrSchedule: LrSchedule;
+  private readonly deadFeatures: DeadFeatureTracker | null;
+  private readonly resamplePool: ResamplePool | null;
+  private readonly inference: Sae;
+  /** Features resampled at the last resample step (for logs). */
+  lastResampled: number[] = [];
+
+  constructor(
+    readonly config: C,
+    protected readonly kernels: Kernels,
+  ) {
+    const shape = { dIn: config.dIn, dSae: config.dSae };
+    this.random = new SaeRandom(config.seed);
+    this.params = initReluSae(shape, config.init, this.random);
+    this.grads = zeroReluSaeParams(shape);
+    this.pass = new ReluSaePass(kernels, shape);
+    const { beta1, beta2, eps } = config.adam;
+    this.optimizer = new ConstrainedAdam(kernels, this.params as unknown as TensorMap, { beta1, beta2, eps, constraint: UNIT_NORM_DECODER(config.dIn) });
+    this.lrSchedule = { warmupSteps: config.lrWarmupSteps, decayStart: config.lrDecayStart, totalSteps: config.totalSteps, resampleSteps: config.resampleSteps };
+    this.deadFeatures = config.resampleSteps === null ? null : new DeadFeatureTracker(config.dSae);
+    this.resamplePool = config.resampleSteps === null ? null : new ResamplePool(config.resamplePoolBatches, config.dIn);
+    this.inference = createSae(kernels, { architecture: "standard", dIn: config.dIn, dSae: config.dSae, applyBDecToInput: true }, this.params);
+  }
+
+  /** The sparsity term of 0-based step `step` at warm-up factor `scale`, from this.pass.features. */
+  protected abstract sparsityStep(step: number, scale: number, batchSize: number): SparsityStep;
+  abstract trainerState(): Record<string, number | null>;
+  /** Trainer-specific checkpoint entries. */
+  protected saveExtra(): Pick<TrainerCheckpoint, "tensors" | "values"> {
+    return { tensors: {}, values: {} };
+  }
+  protected restoreExtra(_checkpoint: TrainerCheckpoint): void {}
+
+  step(batch: Float32Array, batchSize: number): StepLog {
+    const { config, pass, params } = this;
+    const step = this.stepsDone;
+    const lr = config.lr * lrFactor(step, this.lrSchedule);
+    const sparsityScale = sparsityFactor(step, config.sparsityWarmupSteps);
+    pass.forward(params, batch, batchSize);
+    const { reconstruction, mse } = pass.reconstructionLoss(batch, config.recon);
+    const sparsity = this.sparsityStep(step, sparsityScale, batchSize);
+    pass.backward(params, this.grads, sparsity);
+    this.deadFeatures?.observe(pass.features, batchSize);
+    this.resamplePool?.push(batch);
+    this.optimizer.step(this.grads as unknown as TensorMap, lr);
+    this.lastResampled = [];
+    if (config.resampleSteps !== null && isResampleStep(step, config.resampleSteps)) {
+      this.lastResampled = resampleDeadFeatures({
+        params,
+        optimizer: this.optimizer,
+        dead: this.deadFeatures!.dead(config.resampleSteps),
+        pool: this.resamplePool!.rows(),
+        sae: this.inference,
+        random: this.random,
+      });
+    }
+    this.stepsDone++;
+    return { step, lr, sparsityScale, loss: reconstruction + sparsity.loss, reconstruction, mse, sparsity: sparsity.loss, state: sparsity.state };
+  }
+
+  batchStats(batch: Float32Array): BatchStats {
+    const { pass } = this;
+    if (pass.batchSize === 0) throw new SaeShapeError(`${this.config.trainer}: batchStats before any step`);
+    if (batch.length !== pass.batchSize * this.config.dIn) {
+      throw new SaeShapeError(`${this.config.trainer}: batchStats got ${batch.length} values, the last step's batch had ${pass.batchSize * this.config.dIn}`);
+    }
+    return { l0: meanL0(pass.features, pass.batchSize), fve: batchFve(batch, pass.reconstruction, pass.batchSize, this.config.dIn) };
+  }
+
+  sae(): Sae {
+    return this.inference;
+  }
+
+  state(): TrainerCheckpoint {
+    const tensors: TrainerCheckpoint["tensors"] = {};
+    const adam = this.optimizer.state();
+    for (const name of RELU_SAE_PARAM_NAMES) {
+      tensors[name] = this.params[name].slice();
+      tensors[`adam.m.${name}`] = adam.m[name];
+      tensors[`adam.v.${name}`] = adam.v[name];
+    }
+    if (this.deadFeatures) tensors.stepsSinceActive = this.deadFeatures.stepsSinceActive.slice();
+    const pooled = this.resamplePool?.held() ?? [];
+    pooled.forEach((batch, i) => (tensors[`resamplePool.${i}`] = batch));
+    const extra = this.saveExtra();
+    const random = this.random.state();
+    const values: { [key: string]: JsonValue } = {
+      trainer: this.config.trainer,
+      adamSteps: adam.t,
+      random: { seed: random.seed, draws: random.draws },
+      resamplePoolBatches: pooled.length,
+      ...extra.values,
+    };
+    return { step: this.stepsDone, tensors: { ...tensors, ...extra.tensors }, values };
+  }
+
+  restore(checkpoint: TrainerCheckpoint): void {
+    const { config } = this;
+    const trainer = checkpointValue(checkpoint, "trainer", (v): v is string => typeof v === "string");
+    if (trainer !== config.trainer) throw new TrainerStateError(`checkpoint of a ${trainer} trainer cannot restore a ${config.trainer} trainer`);
+    if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0) throw new TrainerStateError(`checkpoint step ${checkpoint.step} is not a step count`);
+    const m: TensorMap = {};
+    const v: TensorMap = {};
+    for (const name of RELU_SAE_PARAM_NAMES) {
+      const length = this.params[name].length;
+      this.params[name].set(checkpointTensor(checkpoint, name, Float32Array, length));
+      m[name] = checkpointTensor(checkpoint, `adam.m.${name}`, Float32Array, length);
+      v[name] = checkpointTensor(checkpoint, `adam.v.${name}`, Float32Array, length);
+    }
+    const adamSteps = checkpointValue(checkpoint, "adamSteps", (value): value is number => typeof value === "number");
+    this.optimizer.restore({ t: adamSteps, m, v });
+    if (this.deadFeatures) this.deadFeatures.stepsSinceActive.set(checkpointTensor(checkpoint, "stepsSinceActive", Int32Array, config.dSae));
+    if (this.resamplePool) {
+      const count = checkpointValue(checkpoint, "resamplePoolBatches", (value): value is number => typeof value === "number");
+      const batches: Float32Array[] = [];
+      for (let i = 0; i < count; i++) {
+        const batch = checkpoint.tensors[`resamplePool.${i}`];
+        if (!(batch instanceof Float32Array) || batch.length % config.dIn !== 0) throw new TrainerStateError(`checkpoint tensor resamplePool.${i} is missing or not rows of ${config.dIn}`);
+        batches.push(batch);
+      }
+      this.resamplePool.restore(batches);
+    }
+    const random = checkpointValue(checkpoint, "random", (value): value is { seed: number; draws: number } =>
+      typeof value === "object" && value !== null && !Array.isArray(value) && typeof value.seed === "number" && typeof value.draws === "number");
+    if (random.seed !== config.seed) throw new TrainerStateError(`checkpoint PRNG seed ${random.seed} differs from the config's seed ${config.seed}`);
+    this.random = SaeRandom.restore(random satisfies RandomState);
+    this.restoreExtra(checkpoint);
+    this.stepsDone = checkpoint.step;
+  }
+}
