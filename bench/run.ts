@@ -1,15 +1,17 @@
-// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model activations); no name runs every benchmark.
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model activations sae); no name runs every benchmark.
 
 import { activationsBench } from "./activations.js";
 import { boardsBench } from "./boards.js";
 import { computeBench } from "./compute.js";
 import { modelBench } from "./model.js";
+import { saeBench } from "./sae.js";
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   compute: computeBench,
   boards: boardsBench,
   model: modelBench,
   activations: activationsBench,
+  sae: saeBench,
 };
 
 export class UnknownBenchmarkError extends Error {

@@ -1,12 +1,14 @@
 // One training step of a standard ReLU + L1 SAE on the Kernels interface: the benchmark workload. It runs the
-// trainers' own dense pass (sae/trainers/relu-sae.ts) and ConstrainedAdam (sae/optim.ts) at a fixed λ and lr — no
-// warm-ups, so every timed step does full work. Spec sae.md §0 (shapes), §1.2 (Adam, unit-norm decoder), §2.1.
+// trainers' own pass (sae/trainers/sparse-relu-sae.ts: dense by default, or the sparse-kernel path of spec §7) and
+// ConstrainedAdam (sae/optim.ts) at a fixed λ and lr — no warm-ups, so every timed step does full work.
+// Spec sae.md §0 (shapes), §1.2 (Adam, unit-norm decoder), §2.1, §7.
 
 import type { Kernels } from "../compute/kernels.js";
 import { ConstrainedAdam, UNIT_NORM_DECODER, type TensorMap } from "../sae/optim.js";
 import type { SaeShape } from "../sae/params.js";
 import { SaeRandom } from "../sae/random.js";
-import { initReluSae, RELU_SAE_PARAM_NAMES, ReluSaePass, zeroReluSaeParams, type ReluSaeParams } from "../sae/trainers/relu-sae.js";
+import { initReluSae, RELU_SAE_PARAM_NAMES, zeroReluSaeParams, type ReluSaeParams } from "../sae/trainers/relu-sae.js";
+import { SparseReluSaePass, type KernelPath } from "../sae/trainers/sparse-relu-sae.js";
 
 export interface SaeStepShape extends SaeShape {
   batch: number;
@@ -16,6 +18,9 @@ export interface SaeStepOptions {
   /** λ of the L1 term λ·mean_b Σ_i f_i (no sparsity warm-up: a benchmark runs at full strength). */
   l1Coefficient: number;
   lr: number;
+  /** spec §7: "dense" (default), "sparse", or "auto" at `densityThreshold`. */
+  kernelPath?: KernelPath;
+  densityThreshold?: number;
 }
 
 export const DEFAULT_SAE_STEP_OPTIONS: SaeStepOptions = { l1Coefficient: 0.05, lr: 1e-3 };
@@ -35,7 +40,8 @@ export interface SaeLoss {
 export class SaeStepWorkload {
   readonly params: ReluSaeParams;
   readonly grads: ReluSaeParams;
-  private readonly pass: ReluSaePass;
+  /** The pass; after a step, pass.path says which path ran and pass.active holds the sparse path's active sets. */
+  readonly pass: SparseReluSaePass;
   private readonly optimizer: ConstrainedAdam;
   private readonly featureSums: Float32Array; // [dSae]
 
@@ -56,7 +62,7 @@ export class SaeStepWorkload {
       this.params[name].set(initial[name]);
     }
     this.grads = zeroReluSaeParams(shape);
-    this.pass = new ReluSaePass(kernels, shape);
+    this.pass = new SparseReluSaePass(kernels, shape, { kernelPath: options.kernelPath ?? "dense", densityThreshold: options.densityThreshold ?? 0 });
     this.optimizer = new ConstrainedAdam(kernels, this.params as unknown as TensorMap, { ...ADAM, constraint: UNIT_NORM_DECODER(shape.dIn) });
     this.featureSums = new Float32Array(shape.dSae);
   }

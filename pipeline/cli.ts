@@ -3,9 +3,10 @@ import { createProgram } from "./program.js";
 import { addActivationsCommands } from "./commands/activations.js";
 import { addGamesCommands } from "./commands/games.js";
 import { addModelCommands } from "./commands/model.js";
+import { addSaeCommands } from "./commands/sae.js";
 import { STAGES } from "./stages/index.js";
 
-createProgram(STAGES, { games: addGamesCommands, model: addModelCommands, activations: addActivationsCommands })
+createProgram(STAGES, { games: addGamesCommands, model: addModelCommands, activations: addActivationsCommands, sae: addSaeCommands })
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     process.stderr.write(`saec: ${error instanceof Error ? error.message : String(error)}\n`);

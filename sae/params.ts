@@ -11,11 +11,11 @@
 //   zeroParams / checkParams             allocation and validation (SaeShapeError names tensor and both shapes)
 //   SaeSpec, createSae(kernels, spec, params) → Sae { encode(x, B) → f [B, dSae]; decode(f, B) → x̂ [B, dIn] }
 //
-// Extension point: `encodeInto` switches on the architecture. Only `standard` (trainers standard, p_anneal) has
-// its inference form here so far; gated (§2.3), topk (§2.5), jumprelu and batch_topk-as-jumprelu (§2.6, §2.7)
-// are added there by their trainers' authors, each with its SaeSpec fields (k, topkThreshold).
+// `encodeInto` switches on the architecture: standard (trainers standard, p_anneal), gated (gated, gated_anneal,
+// §2.3), topk (§2.5) and jumprelu (§2.7, and BatchTopK saved as jumprelu, §2.6), each with its SaeSpec fields.
 
 import type { Kernels } from "../compute/kernels.js";
+import { keepTopK } from "./top-k.js";
 
 export const ARCHITECTURES = ["standard", "gated", "topk", "jumprelu"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -103,6 +103,12 @@ export interface SaeSpec extends SaeShape {
   architecture: Architecture;
   /** x − b_dec enters the encoder (SAELens apply_b_dec_to_input): true except for GDM JumpReLU. */
   applyBDecToInput: boolean;
+  /** topk: features kept per token (cfg k); batch_topk saved as jumprelu: its k (metadata only). */
+  k?: number;
+  /** topk: the inference threshold θ (metadata topk_threshold; −1 = never updated). */
+  topkThreshold?: number;
+  /** topk: encode a ⊙ 1[a > θ] instead of the top-k (dictionary_learning encode(use_threshold=True)). */
+  useThreshold?: boolean;
 }
 
 /** An SAE in inference form; encode/decode read `params` live (a trainer's Sae follows its training). */
@@ -130,28 +136,77 @@ function checkBatch(what: string, array: Float32Array, batchSize: number, cols: 
   }
 }
 
+/** The encoder's input: x − b_dec when applyBDecToInput, else x itself. */
+function encoderInput(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array): Float32Array {
+  if (!spec.applyBDecToInput) return x;
+  const negatedBias = new Float32Array(spec.dIn);
+  kernels.axpy(-1, params.b_dec, negatedBias);
+  const input = new Float32Array(x.length);
+  kernels.biasAdd(x, negatedBias, input, false);
+  return input;
+}
+
 /** spec §2.1 inference: f = ReLU((x − b_dec)·W_enc + b_enc); b_dec is subtracted only when applyBDecToInput. */
 function encodeStandard(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array, batchSize: number, out: Float32Array): void {
   const { dIn, dSae } = spec;
-  let input = x;
-  if (spec.applyBDecToInput) {
-    const negatedBias = new Float32Array(dIn);
-    kernels.axpy(-1, params.b_dec, negatedBias);
-    input = new Float32Array(x.length);
-    kernels.biasAdd(x, negatedBias, input, false);
-  }
-  kernels.sgemm(false, false, batchSize, dSae, dIn, 1, input, params.W_enc, 0, out);
+  kernels.sgemm(false, false, batchSize, dSae, dIn, 1, encoderInput(kernels, spec, params, x), params.W_enc, 0, out);
   kernels.biasAdd(out, params.b_enc!, out, true);
+}
+
+/**
+ * spec §2.3 inference: u = (x − b_dec)·W_enc, f = 1[u + b_gate > 0]·ReLU(u·exp(r_mag) + b_mag) (the same float32
+ * arithmetic as the trainer's forward pass, sae/trainers/gated-sae.ts).
+ */
+function encodeGated(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array, batchSize: number, out: Float32Array): void {
+  const { dIn, dSae } = spec;
+  const { b_gate, b_mag, r_mag } = params as Required<SaeParams>;
+  kernels.sgemm(false, false, batchSize, dSae, dIn, 1, encoderInput(kernels, spec, params, x), params.W_enc, 0, out);
+  const magnitudeScale = new Float32Array(dSae);
+  for (let i = 0; i < dSae; i++) magnitudeScale[i] = Math.exp(r_mag[i]);
+  for (let o = 0; o < out.length; o += dSae) {
+    for (let i = 0; i < dSae; i++) {
+      const encoded = out[o + i];
+      const magnitude = Math.fround(encoded * magnitudeScale[i]) + b_mag[i];
+      out[o + i] = Math.fround(encoded + b_gate[i]) > 0 && magnitude > 0 ? magnitude : 0;
+    }
+  }
+}
+
+/**
+ * spec §2.6, §2.7 inference (SAELens JumpReLU): f = ReLU(z) ⊙ 1[z > θ], z = (x − b_dec if applyBDecToInput)·W_enc + b_enc.
+ * That is z ⊙ 1[z > θ] for θ ≥ 0 (GDM JumpReLU) and BatchTopK's a ⊙ 1[a > θ], a = ReLU(z), for any θ (its θ starts at −1).
+ */
+function encodeJumpRelu(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array, batchSize: number, out: Float32Array): void {
+  encodeStandard(kernels, spec, params, x, batchSize, out); // a = ReLU(z)
+  const threshold = params.threshold!;
+  const { dSae } = spec;
+  for (let o = 0; o < out.length; o += dSae) for (let i = 0; i < dSae; i++) if (out[o + i] <= threshold[i]) out[o + i] = 0;
+}
+
+/** spec §2.5 inference: a = ReLU((x − b_dec)·W_enc + b_enc); the k largest per row (ties → lower index), or a ⊙ 1[a > θ]. */
+function encodeTopK(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array, batchSize: number, out: Float32Array): void {
+  const { dSae, k, topkThreshold } = spec;
+  encodeStandard(kernels, spec, params, x, batchSize, out); // a = ReLU(z)
+  if (spec.useThreshold) {
+    if (topkThreshold === undefined) throw new SaeShapeError("Sae.encode (topk): useThreshold needs spec.topkThreshold");
+    for (let i = 0; i < out.length; i++) if (out[i] <= topkThreshold) out[i] = 0;
+    return;
+  }
+  if (k === undefined || !Number.isInteger(k) || k < 1 || k > dSae) throw new SaeShapeError(`Sae.encode (topk): k = ${k}, expected an integer in [1, ${dSae}]`);
+  const scratch = new Float32Array(dSae);
+  for (let b = 0; b < batchSize; b++) keepTopK(out, out, b * dSae, dSae, k, scratch);
 }
 
 function encodeInto(kernels: Kernels, spec: SaeSpec, params: SaeParams, x: Float32Array, batchSize: number, out: Float32Array): void {
   switch (spec.architecture) {
     case "standard":
       return encodeStandard(kernels, spec, params, x, batchSize, out);
-    case "gated": // spec §2.3: f = 1[π_gate > 0] ⊙ ReLU(π_mag)
-    case "topk": // spec §2.5: top-k of ReLU(z) per row (ties → lower index), or a ⊙ 1[a > θ]
-    case "jumprelu": // spec §2.7: f = z ⊙ H(z − θ)
-      throw new UnsupportedArchitectureError(spec.architecture, "Sae.encode");
+    case "gated":
+      return encodeGated(kernels, spec, params, x, batchSize, out);
+    case "jumprelu":
+      return encodeJumpRelu(kernels, spec, params, x, batchSize, out);
+    case "topk":
+      return encodeTopK(kernels, spec, params, x, batchSize, out);
   }
 }
 

@@ -18,6 +18,13 @@
 // exactly where n calls of next(batchSize) would), and otherwise reads and discards them. log.jsonl lines of steps
 // ≥ n (written after the checkpoint by a run that was killed) are dropped, so a resumed run's files equal an
 // uninterrupted run's.
+//
+// Activation normalisation (spec §1.4): trainers whose resolved config has normalize "unit-mean-squared-norm" train on
+// x/c. Before step 0, c is estimated from the first 100 batches of a second copy of the stream (`openSource`: opened,
+// read and closed here), so training still reads `source` from its first batch — in effect the stream restarts after
+// the estimate — and every trainer sees the same batches. c goes into those trainers' training.json (`normalization`),
+// is read back from there on resume, and comes back in SweepResult.activationScales to be folded into the saved
+// weights (sae/normalize.ts foldActivationScale). Their log.jsonl numbers are in units of x/c.
 
 import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
@@ -26,6 +33,7 @@ import type { Kernels } from "../compute/kernels.js";
 import { kernels as selectedKernels } from "../compute/select.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic-write.js";
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from "./checkpoint.js";
+import { estimateActivationScale, NORMALIZATION_BATCHES, NormalizationError, scaleActivations } from "./normalize.js";
 import { createTrainer, parseSaeConfig, trainerConfigSchema } from "./trainers/index.js";
 import type { JsonValue, StepLog, Trainer } from "./trainers/trainer.js";
 
@@ -109,6 +117,8 @@ export interface SweepOptions {
   info?: { [key: string]: JsonValue };
   /** Called after every step with each trainer's log of it (a progress display). */
   onStep?: (step: number, logs: StepLog[]) => void;
+  /** A second fresh copy of `source` (same batches in the same order); needed when a trainer normalises (spec §1.4). */
+  openSource?: () => ActivationSource | Promise<ActivationSource>;
 }
 
 export interface SweepResult {
@@ -118,13 +128,15 @@ export interface SweepResult {
   completed: boolean;
   /** The checkpoint step this run resumed from, or null. */
   resumedFrom: number | null;
+  /** Per trainer: c of spec §1.4 when it trained on x/c (fold it into the saved weights), else null. */
+  activationScales: (number | null)[];
 }
 
 /** One log.jsonl line: the step's numbers, L0 and batch FVE, and the trainer state (p, next_p, α, S_p, ...). */
 export interface SweepLogEntry {
   step: number;
   tokens: number;
-  [field: string]: number | null;
+  [field: string]: number | string | null;
 }
 
 export const SWEEP_CHECKPOINT_FILE = "checkpoint.json";
@@ -164,9 +176,51 @@ function firstNonFinite(batch: Float32Array, d: number): string | null {
   return null;
 }
 
-function trainingRecord(trainer: Trainer, index: number, config: SweepConfig, source: ActivationSource, kernels: Kernels, info: SweepOptions["info"]) {
+/** spec §1.4 in training.json: c = √(mean over `batches` batches of mean_b ‖x‖²); the saved weights have it folded in. */
+interface NormalizationRecord {
+  normalize: "unit-mean-squared-norm";
+  scale: number;
+  batches: number;
+}
+
+/** c from the first 100 batches of a second copy of the stream, which is closed again (see the header). */
+async function estimateNormalization(source: ActivationSource, openSource: SweepOptions["openSource"], batchSize: number, normalizing: number[]): Promise<NormalizationRecord> {
+  if (openSource === undefined) {
+    throw new NormalizationError(`trainers [${normalizing.join(", ")}] normalise activations (spec §1.4): runSweep needs openSource to estimate c from a second copy of the stream`);
+  }
+  const copy = await openSource();
+  try {
+    if (copy.d !== source.d || copy.hook !== source.hook) {
+      throw new ActivationMismatchError(`openSource gave ${copy.hook} with d = ${copy.d}, the sweep's source is ${source.hook} with d = ${source.d}`);
+    }
+    const estimate = await estimateActivationScale(() => copy.next(batchSize), source.d, NORMALIZATION_BATCHES, `activation source for ${source.hook}`);
+    return { normalize: "unit-mean-squared-norm", ...estimate };
+  } finally {
+    await copy.close();
+  }
+}
+
+/** The c a training.json recorded, or ResumeMismatchError naming the file. */
+function recordedNormalization(record: { normalization?: unknown } | undefined, file: string): NormalizationRecord {
+  const saved = record?.normalization as Partial<NormalizationRecord> | null | undefined;
+  if (saved?.normalize !== "unit-mean-squared-norm" || typeof saved.scale !== "number" || !(saved.scale > 0) || typeof saved.batches !== "number") {
+    throw new ResumeMismatchError(`${file}: normalization is ${JSON.stringify(saved)}, this run's trainer needs the activation scale c it was trained with`);
+  }
+  return saved as NormalizationRecord;
+}
+
+function trainingRecord(
+  trainer: Trainer,
+  index: number,
+  config: SweepConfig,
+  source: ActivationSource,
+  kernels: Kernels,
+  info: SweepOptions["info"],
+  normalization: NormalizationRecord | null,
+) {
   return {
     trainer: trainer.config,
+    normalization,
     sweep: { index, steps: config.steps, batchSize: config.batchSize, hook: source.hook, dIn: source.d, compute: { provider: kernels.name, threads: kernels.threads } },
     ...(info === undefined ? {} : { info }),
     initial: trainer.trainerState(),
@@ -215,6 +269,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const dIn = source.d;
   const trainers = config.trainers.map((trainerConfig) => createTrainer(trainerConfig, { kernels, dIn, totalSteps: steps, batchSize }));
   const sweepRecord = { batchSize, dIn, hook: source.hook, trainers: trainers.length };
+  const normalizing = trainers.flatMap((trainer, i) => (trainer.config.normalize === "unit-mean-squared-norm" ? [i] : []));
+  let normalization: NormalizationRecord | null = null;
 
   // Resume from the last committed checkpoint, or start over.
   const saved = options.resume === false ? undefined : ((await readJsonIfPresent(path.join(outDir, SWEEP_CHECKPOINT_FILE))) as SweepCheckpoint | undefined);
@@ -226,10 +282,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     }
     for (let i = 0; i < trainers.length; i++) {
       const file = path.join(trainerDir(outDir, i), TRAINING_FILE);
-      const record = (await readJsonIfPresent(file)) as { trainer?: unknown } | undefined;
+      const record = (await readJsonIfPresent(file)) as { trainer?: unknown; normalization?: unknown } | undefined;
       if (JSON.stringify(record?.trainer) !== JSON.stringify(trainers[i].config)) {
         throw new ResumeMismatchError(`${file}: the saved trainer config differs from trainers[${i}] of this run (saved ${JSON.stringify(record?.trainer)})`);
       }
+      if (normalizing.includes(i)) normalization = recordedNormalization(record, file);
       trainers[i].restore(await readTrainerCheckpoint(checkpointDir(outDir, i, saved.step)));
       await truncateLog(path.join(trainerDir(outDir, i), LOG_FILE), saved.step);
     }
@@ -237,15 +294,18 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     resumedFrom = saved.step;
   } else {
     await rm(path.join(outDir, SWEEP_CHECKPOINT_FILE), { force: true });
+    if (normalizing.length > 0) normalization = await estimateNormalization(source, options.openSource, batchSize, normalizing);
     for (let i = 0; i < trainers.length; i++) {
       const dir = trainerDir(outDir, i);
       await mkdir(dir, { recursive: true });
       await rm(path.join(dir, "checkpoints"), { recursive: true, force: true });
-      await writeJsonAtomic(path.join(dir, TRAINING_FILE), trainingRecord(trainers[i], i, config, source, kernels, info));
+      await writeJsonAtomic(path.join(dir, TRAINING_FILE), trainingRecord(trainers[i], i, config, source, kernels, info, normalizing.includes(i) ? normalization : null));
       await writeFileAtomic(path.join(dir, LOG_FILE), "");
     }
   }
 
+  const scale = normalization?.scale ?? null;
+  const activationScales = trainers.map((_, i) => (normalizing.includes(i) ? scale : null));
   let lastCheckpoint: number | null = resumedFrom;
   const checkpoint = async () => {
     lastCheckpoint = await writeCheckpoint(outDir, trainers, sweepRecord);
@@ -256,7 +316,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   for (let step = resumedFrom ?? 0; step < steps; step++) {
     if (signal?.aborted) {
       if (lastCheckpoint !== step) await checkpoint();
-      return { trainers, stepsDone: step, completed: false, resumedFrom };
+      return { trainers, stepsDone: step, completed: false, resumedFrom, activationScales };
     }
     const batch = await source.next(batchSize);
     if (batch === null) throw new SweepDataError(`activation source for ${source.hook} ended after ${step} batches; the sweep needs ${steps}`);
@@ -265,15 +325,17 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     }
     const bad = firstNonFinite(batch, dIn);
     if (bad !== null) throw stopped(step, `batch ${step} of ${source.hook} has a non-finite activation at ${bad}`);
+    const scaledBatch = scale === null ? batch : scaleActivations(batch, scale); // spec §1.4: x/c
+    const input = (i: number) => (activationScales[i] === null ? batch : scaledBatch);
     const logs = trainers.map((trainer, i) => {
-      const log = trainer.step(batch, batchSize);
+      const log = trainer.step(input(i), batchSize);
       if (!Number.isFinite(log.loss)) throw stopped(step, `trainer_${i} (${trainer.config.trainer}) has loss ${log.loss} (reconstruction ${log.reconstruction}, sparsity ${log.sparsity})`);
       return log;
     });
     if (step % logSteps === 0 || step === steps - 1) {
       for (let i = 0; i < trainers.length; i++) {
         const { state, step: _step, ...terms } = logs[i];
-        const entry: SweepLogEntry = { step, tokens: (step + 1) * batchSize, ...terms, ...trainers[i].batchStats(batch), ...state };
+        const entry: SweepLogEntry = { step, tokens: (step + 1) * batchSize, ...terms, ...trainers[i].batchStats(input(i)), ...state };
         await appendFile(path.join(trainerDir(outDir, i), LOG_FILE), JSON.stringify(entry) + "\n");
       }
     }
@@ -286,5 +348,5 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const record = (await readJsonIfPresent(file)) as ReturnType<typeof trainingRecord>;
     await writeJsonAtomic(file, { ...record, final: trainers[i].trainerState() });
   }
-  return { trainers, stepsDone: steps, completed: true, resumedFrom };
+  return { trainers, stepsDone: steps, completed: true, resumedFrom, activationScales };
 }

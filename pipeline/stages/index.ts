@@ -5,5 +5,6 @@ import type { StageRegistry } from "../stage.js";
 import { activationsStage } from "./activations.js";
 import { gamesStage } from "./games.js";
 import { modelStage } from "./model.js";
+import { saeStage } from "./sae.js";
 
-export const STAGES = [gamesStage, modelStage, activationsStage] as unknown as StageRegistry;
+export const STAGES = [gamesStage, modelStage, activationsStage, saeStage] as unknown as StageRegistry;

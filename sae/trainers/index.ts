@@ -8,14 +8,19 @@
 //   createTrainer(config, context) → Trainer
 
 import { z } from "zod";
+import { gatedAnnealConfigSchema, GatedAnnealTrainer } from "./gated-anneal.js";
+import { gatedConfigSchema, GatedTrainer } from "./gated.js";
+import { jumpReluConfigSchema, JumpReluTrainer } from "./jumprelu.js";
 import { pAnnealConfigSchema, PAnnealTrainer } from "./p-anneal.js";
 import { standardConfigSchema, StandardTrainer } from "./standard.js";
+import { topKConfigSchema, TopKTrainer } from "./topk.js";
+import { batchTopKConfigSchema, BatchTopKTrainer } from "./batch-topk.js";
 import { TrainerConfigError, type Trainer, type TrainerContext } from "./trainer.js";
 
-export const trainerConfigSchema = z.discriminatedUnion("trainer", [standardConfigSchema, pAnnealConfigSchema]);
+export const trainerConfigSchema = z.discriminatedUnion("trainer", [standardConfigSchema, pAnnealConfigSchema, gatedConfigSchema, gatedAnnealConfigSchema, jumpReluConfigSchema, topKConfigSchema, batchTopKConfigSchema]);
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
 export type TrainerName = TrainerConfig["trainer"];
-export const TRAINER_NAMES: readonly TrainerName[] = ["standard", "p_anneal"];
+export const TRAINER_NAMES: readonly TrainerName[] = ["standard", "p_anneal", "gated", "gated_anneal", "jumprelu", "topk", "batch_topk"];
 
 /** Parses `value` with a config schema, or throws TrainerConfigError listing every problem as "label.path: message". */
 export function parseSaeConfig<Schema extends z.ZodType>(schema: Schema, value: unknown, label: string): z.output<Schema> {
@@ -36,5 +41,15 @@ export function createTrainer(config: TrainerConfig, context: TrainerContext): T
       return new StandardTrainer(config, context);
     case "p_anneal":
       return new PAnnealTrainer(config, context);
+    case "gated":
+      return new GatedTrainer(config, context);
+    case "gated_anneal":
+      return new GatedAnnealTrainer(config, context);
+    case "jumprelu":
+      return new JumpReluTrainer(config, context);
+    case "topk":
+      return new TopKTrainer(config, context);
+    case "batch_topk":
+      return new BatchTopKTrainer(config, context);
   }
 }

@@ -12,7 +12,8 @@
 //     backward(params, grads, sparsity)     every ∂L/∂param into grads; the sparsity term enters as a constant
 //                                           per active unit (l1PerRow, the L1 case) and/or a gradient the trainer
 //                                           wrote into featureGrad beforehand (featureGradFilled, the Lp^p case)
-// A sparse-kernel path (spec §7) would implement the same forward/reconstructionLoss/backward signatures.
+// The sparse-kernel path (spec §7), sparse-relu-sae.ts SparseReluSaePass, extends this class: it keeps encodeForward
+// and reconstructionLoss and replaces the decoder half and backward once f is sparse.
 
 import type { Kernels } from "../../compute/kernels.js";
 import { fillNormal } from "../../model/init.js";
@@ -97,7 +98,7 @@ export class ReluSaePass {
   private readonly negatedDecoderBias: Float32Array; // [dIn]
 
   constructor(
-    private readonly kernels: Kernels,
+    protected readonly kernels: Kernels,
     readonly shape: SaeShape,
   ) {
     this.negatedDecoderBias = new Float32Array(shape.dIn);
@@ -116,6 +117,12 @@ export class ReluSaePass {
 
   /** z = (x − b_dec)W_enc + b_enc, f = ReLU(z), x̂ = f·W_dec + b_dec. */
   forward(params: ReluSaeParams, x: Float32Array, batchSize: number): void {
+    this.encodeForward(params, x, batchSize);
+    this.decodeForward(params);
+  }
+
+  /** The encoder half of forward: centered = x − b_dec, f = ReLU(centered·W_enc + b_enc). */
+  protected encodeForward(params: ReluSaeParams, x: Float32Array, batchSize: number): void {
     const { dIn, dSae } = this.shape;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new SaeShapeError(`ReluSaePass: batch size ${batchSize} is not a positive integer`);
     if (x.length !== batchSize * dIn) throw new SaeShapeError(`ReluSaePass: batch has ${x.length} values, expected [${batchSize}, ${dIn}] = ${batchSize * dIn}`);
@@ -126,7 +133,13 @@ export class ReluSaePass {
     k.biasAdd(x, this.negatedDecoderBias, this.centered, false);
     k.sgemm(false, false, batchSize, dSae, dIn, 1, this.centered, params.W_enc, 0, this.features);
     k.biasAdd(this.features, params.b_enc, this.features, true);
-    k.sgemm(false, false, batchSize, dIn, dSae, 1, this.features, params.W_dec, 0, this.reconstruction);
+  }
+
+  /** The dense decoder half of forward: x̂ = f·W_dec + b_dec. */
+  protected decodeForward(params: ReluSaeParams): void {
+    const { dIn, dSae } = this.shape;
+    const k = this.kernels;
+    k.sgemm(false, false, this.batchSize, dIn, dSae, 1, this.features, params.W_dec, 0, this.reconstruction);
     k.biasAdd(this.reconstruction, params.b_dec, this.reconstruction, false);
   }
 

@@ -1,9 +1,12 @@
 // The training loop shared by the ReLU-SAE trainers (standard, p_anneal): one step = forward, reconstruction term,
 // the trainer's sparsity term, backward, ConstrainedAdam at lr·λ(s) (spec sae.md §1.2, §1.3), then dead-neuron
 // resampling when due (spec §2.8). A subclass supplies only its sparsity term and the state that term keeps.
+// Forward and backward take the sparse-kernel path (spec §7, sparse-relu-sae.ts) on the steps whose f is sparse
+// enough; the step log records which path ran.
 //
 // Interface:
-//   reluTrainerFields                     zod fields: baseTrainerFields + recon, init, resampleSteps, resamplePoolBatches
+//   reluTrainerFields                     zod fields: baseTrainerFields + recon, init, resampleSteps, resamplePoolBatches,
+//                                         kernelPath ("auto" | "dense" | "sparse", spec §7), sparseDensityThreshold
 //   ReluTrainerInput, ReluTrainerConfig   parsed input / resolved config
 //   resolveReluTrainerConfig(input, context, trainer)
 //   SparsityStep                          what sparsityStep returns: loss term, how its gradient enters, log numbers
@@ -24,13 +27,13 @@ import {
   initReluSae,
   RECON_KINDS,
   RELU_SAE_PARAM_NAMES,
-  ReluSaePass,
   zeroReluSaeParams,
   type InitKind,
   type ReconKind,
   type ReluSaeParams,
   type SparsityGradient,
 } from "./relu-sae.js";
+import { KERNEL_PATHS, SPARSE_BREAK_EVEN, SparseReluSaePass, type KernelPath } from "./sparse-relu-sae.js";
 import {
   checkpointTensor,
   checkpointValue,
@@ -53,6 +56,13 @@ export const reluTrainerFields = {
   resampleSteps: z.number().int().positive().nullable().default(null),
   /** Batches the resampled inputs are drawn from: the current one and those before it. */
   resamplePoolBatches: z.number().int().positive().default(1),
+  /** spec §7: "auto" takes the sparse-kernel path on steps whose active fraction is at most sparseDensityThreshold. */
+  kernelPath: z.enum(KERNEL_PATHS).default("auto"),
+  /**
+   * nnz/(B·d_sae) at or below which "auto" goes sparse; null (default): the compute provider's measured break-even
+   * (SPARSE_BREAK_EVEN), left unresolved so that the config, and resuming it, do not depend on the provider.
+   */
+  sparseDensityThreshold: z.number().min(0).max(1).nullable().default(null),
 };
 
 const reluTrainerSchema = z.strictObject(reluTrainerFields);
@@ -63,6 +73,8 @@ export interface ReluTrainerConfig extends ResolvedBaseConfig {
   init: InitKind;
   resampleSteps: number | null;
   resamplePoolBatches: number;
+  kernelPath: KernelPath;
+  sparseDensityThreshold: number | null;
 }
 
 /** spec §2 table: standard and p_anneal use Adam (0.9, 0.999), library lr 1e-3, ConstrainedAdam. */
@@ -83,6 +95,8 @@ export function resolveReluTrainerConfig(input: ReluTrainerInput, context: Train
     init: input.init ?? (paperEra ? "paper" : "tied"),
     resampleSteps: input.resampleSteps,
     resamplePoolBatches: input.resamplePoolBatches,
+    kernelPath: input.kernelPath,
+    sparseDensityThreshold: input.sparseDensityThreshold,
   };
 }
 
@@ -97,7 +111,7 @@ export interface SparsityStep extends SparsityGradient {
 export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Trainer {
   readonly params: ReluSaeParams;
   stepsDone = 0;
-  protected readonly pass: ReluSaePass;
+  protected readonly pass: SparseReluSaePass;
   protected readonly grads: ReluSaeParams;
   protected readonly optimizer: ConstrainedAdam;
   protected random: SaeRandom;
@@ -116,7 +130,8 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
     this.random = new SaeRandom(config.seed);
     this.params = initReluSae(shape, config.init, this.random);
     this.grads = zeroReluSaeParams(shape);
-    this.pass = new ReluSaePass(kernels, shape);
+    const densityThreshold = config.sparseDensityThreshold ?? SPARSE_BREAK_EVEN[kernels.name];
+    this.pass = new SparseReluSaePass(kernels, shape, { kernelPath: config.kernelPath, densityThreshold });
     const { beta1, beta2, eps } = config.adam;
     this.optimizer = new ConstrainedAdam(kernels, this.params as unknown as TensorMap, { beta1, beta2, eps, constraint: UNIT_NORM_DECODER(config.dIn) });
     this.lrSchedule = { warmupSteps: config.lrWarmupSteps, decayStart: config.lrDecayStart, totalSteps: config.totalSteps, resampleSteps: config.resampleSteps };
@@ -158,7 +173,8 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
       });
     }
     this.stepsDone++;
-    return { step, lr, sparsityScale, loss: reconstruction + sparsity.loss, reconstruction, mse, sparsity: sparsity.loss, state: sparsity.state };
+    const loss = reconstruction + sparsity.loss;
+    return { step, lr, sparsityScale, loss, reconstruction, mse, sparsity: sparsity.loss, kernelPath: pass.path, state: sparsity.state };
   }
 
   batchStats(batch: Float32Array): BatchStats {

@@ -12,6 +12,7 @@
 // registered in sae/trainers/index.ts (TRAINER_CONFIG_SCHEMAS and createTrainer).
 
 import type { Kernels } from "../../compute/kernels.js";
+import type { Normalization } from "../normalize.js";
 import type { Architecture, Sae } from "../params.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -43,6 +44,8 @@ export interface ResolvedTrainerConfig {
   lrDecayStart: number | null;
   /** Which schedule lengths were scaled for a short run (spec §1.3), and from what reference. */
   shortRun: { referenceSteps: number; scaled: string[] };
+  /** spec §1.4: "unit-mean-squared-norm" makes the sweep feed this trainer x/c; absent means "none". */
+  normalize?: Normalization;
 }
 
 /** One step's numbers, on the step's batch, before the update (spec §1.5 log fields). */
@@ -61,6 +64,8 @@ export interface StepLog {
   mse: number;
   /** The sparsity term as it enters the loss (coefficient × σ(s) × penalty). */
   sparsity: number;
+  /** Which path ran the decoder and backward (spec §7), for trainers that have a sparse-kernel path. */
+  kernelPath?: "dense" | "sparse";
   /** Trainer-specific numbers: λ-free penalty, p, next_p, α, S_p; θ, dead count, AuxK for other trainers. */
   state: Record<string, number | null>;
 }
