@@ -144,8 +144,8 @@ export class ConfigFileError extends Error {
   }
 }
 
-/** Reads a .json, .yaml or .yml config file and validates it. */
-export async function loadPipelineConfig(file: string, registry: StageRegistry): Promise<PipelineConfig> {
+/** The data of a .json, .yaml or .yml config file, unvalidated; ConfigFileError names the file and what went wrong. */
+export async function readConfigFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -153,13 +153,16 @@ export async function loadPipelineConfig(file: string, registry: StageRegistry):
     throw new ConfigFileError(file, `cannot read config (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const extension = path.extname(file).toLowerCase();
-  let raw: unknown;
   try {
-    if (extension === ".json") raw = JSON.parse(text);
-    else if (extension === ".yaml" || extension === ".yml") raw = YAML.parse(text);
-    else throw new Error(`unknown extension "${extension}", expected .json, .yaml or .yml`);
+    if (extension === ".json") return JSON.parse(text);
+    if (extension === ".yaml" || extension === ".yml") return YAML.parse(text);
+    throw new Error(`unknown extension "${extension}", expected .json, .yaml or .yml`);
   } catch (error) {
     throw new ConfigFileError(file, `cannot parse: ${(error as Error).message}`);
   }
-  return parsePipelineConfig(raw, registry, file);
+}
+
+/** Reads a .json, .yaml or .yml config file and validates it. */
+export async function loadPipelineConfig(file: string, registry: StageRegistry): Promise<PipelineConfig> {
+  return parsePipelineConfig(await readConfigFile(file), registry, file);
 }

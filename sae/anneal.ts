@@ -1,6 +1,6 @@
 // p-annealing (spec sae.md §2.2; Karvonen et al. 2024; dictionary_learning PAnnealTrainer): the Lp^p sparsity
 // penalty with its gradient, the p schedule U[k]/P[k] and the α rescaling over the last batches. Shared by the
-// p_anneal trainer and (later) gated_anneal, which applies the same schedule to ReLU(π_gate).
+// p_anneal trainer and gated_anneal, which applies the same schedule to ReLU(π_gate).
 //
 // Interface:
 //   SPARSITY_FUNCTIONS / SparsityFunction    "Lp^p" (S_p = mean_b Σ_i f_i^p, default) | "Lp" (mean_b (Σ_i f_i^p)^{1/p})
@@ -8,9 +8,14 @@
 //   annealPValues(pStart, pEnd, n)           P[k] = pStart + k·(pEnd − pStart)/(n − 1)
 //   PAnnealOptions, PAnnealState, PAnnealSchedule (p, nextP, alpha, k, queue; advance(step, S_p, S_nextP))
 //   lpSparsity(features, batchSize, dSae, p, nextP, fn, gradScale, grad) → { value, nextValue }
+//   PAnnealInput, PAnnealConfigFields, resolvePAnnealFields(input, context, trainer, scaled)   spec §2.2 resolution
+//   pAnnealLogState(schedule), savePAnnealState(schedule), restorePAnnealState(schedule, checkpoint)   trainer plumbing
 //
 // Order within step s (spec §2.2): the loss uses the current p and α; then advance(s, ...) records the queue entry and
 // maybe updates p/next_p/α, which take effect from step s + 1.
+
+import { REFERENCE_SCHEDULE, resolveScheduleValue } from "./schedule.js";
+import { checkpointValue, TrainerConfigError, TrainerStateError, type JsonValue, type TrainerCheckpoint, type TrainerContext } from "./trainers/trainer.js";
 
 export const SPARSITY_FUNCTIONS = ["Lp^p", "Lp"] as const;
 export type SparsityFunction = (typeof SPARSITY_FUNCTIONS)[number];
@@ -164,4 +169,69 @@ export function lpSparsity(
     for (let i = o; i < o + dSae; i++) if (grad[i] !== 0) grad[i] *= rowScale;
   }
   return { value: value / batchSize, nextValue: nextP === null ? null : nextValue / batchSize };
+}
+
+/** The p-annealing fields of a trainer's parsed input (p_anneal, gated_anneal). */
+export interface PAnnealInput {
+  alpha: number;
+  pStart: number;
+  pEnd: number;
+  annealStart?: number | undefined;
+  annealEnd?: number | undefined;
+  nUpdates: number | "continuous";
+  queueLength: number;
+  sparsityFunction: SparsityFunction;
+}
+
+/** The resolved p-annealing fields of a trainer config. */
+export interface PAnnealConfigFields extends PAnnealOptions {
+  nUpdatesSetting: number | "continuous";
+  sparsityFunction: SparsityFunction;
+}
+
+/**
+ * spec §2.2 resolution: anneal_start scaled for short runs (its name pushed onto `scaled`), anneal_end = S by default,
+ * "continuous" n = annealEnd − annealStart + 1.
+ */
+export function resolvePAnnealFields(input: PAnnealInput, context: TrainerContext, trainer: string, scaled: string[]): PAnnealConfigFields {
+  const annealStart = resolveScheduleValue(input.annealStart, REFERENCE_SCHEDULE.annealStart, context.totalSteps);
+  if (annealStart.scaled) scaled.push("annealStart");
+  const annealEnd = input.annealEnd ?? context.totalSteps;
+  if (annealEnd < annealStart.value) throw new TrainerConfigError(`${trainer}: annealEnd = ${annealEnd} comes before annealStart = ${annealStart.value}`);
+  return {
+    alpha: input.alpha,
+    pStart: input.pStart,
+    pEnd: input.pEnd,
+    annealStart: annealStart.value,
+    annealEnd,
+    nUpdates: input.nUpdates === "continuous" ? annealEnd - annealStart.value + 1 : input.nUpdates,
+    nUpdatesSetting: input.nUpdates,
+    queueLength: input.queueLength,
+    sparsityFunction: input.sparsityFunction,
+  };
+}
+
+/** The values the next step will use, for logs and training.json. */
+export function pAnnealLogState(schedule: PAnnealSchedule): Record<string, number | null> {
+  const { p, nextP, alpha, k } = schedule;
+  return { p, next_p: nextP, alpha, k };
+}
+
+/** The schedule's checkpoint entry (values.pAnneal). */
+export function savePAnnealState(schedule: PAnnealSchedule): { [key: string]: JsonValue } {
+  const { p, nextP, alpha, k, queue } = schedule.state();
+  return { pAnneal: { p, nextP, alpha, k, queue } };
+}
+
+/** Restores the schedule from a checkpoint's values.pAnneal, or throws TrainerStateError naming it. */
+export function restorePAnnealState(schedule: PAnnealSchedule, checkpoint: TrainerCheckpoint): void {
+  const isNumber = (value: JsonValue | undefined): value is number => typeof value === "number";
+  const saved = checkpointValue(checkpoint, "pAnneal", (value): value is { [key: string]: JsonValue } =>
+    typeof value === "object" && value !== null && !Array.isArray(value));
+  const { p, nextP, alpha, k, queue } = saved;
+  const validQueue = Array.isArray(queue) && queue.every((entry) => Array.isArray(entry) && entry.length === 2 && entry.every(isNumber));
+  if (!isNumber(p) || !(nextP === null || isNumber(nextP)) || !isNumber(alpha) || !isNumber(k) || !validQueue) {
+    throw new TrainerStateError(`checkpoint value pAnneal is ${JSON.stringify(saved)}, expected { p, nextP, alpha, k, queue }`);
+  }
+  schedule.restore({ p, nextP, alpha, k, queue: queue as PAnnealState["queue"] });
 }

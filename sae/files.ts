@@ -12,8 +12,8 @@
 //   readSaeDirectory(dir) → SaeDirectory { ...SavedSae, cfg, logDensity }
 //   SaeFileError                                                   names the file, the field or tensor, and both shapes
 //
-// TopK keeps `k` and its inference threshold θ on the spec (cfg k, metadata topk_threshold); BatchTopK is saved as
-// a JumpReLU SAE with θ repeated per feature and its k (spec.k) in metadata only (spec §2.6).
+// TopK keeps `k` and its inference threshold θ on the spec (cfg k, metadata topk_threshold once θ ≥ 0); BatchTopK is
+// saved as a JumpReLU SAE with θ repeated per feature and its k (spec.k) in metadata only (spec §2.6).
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -102,7 +102,8 @@ export function saeCfg(saved: SavedSae): SaeCfg {
     sequence_separator_token: null,
     disable_concat_sequences: true,
   };
-  if (spec.architecture === "topk" && spec.topkThreshold !== undefined) metadata.topk_threshold = spec.topkThreshold;
+  // θ < 0 is the "never updated" initial −1 (spec §2.5): left out, so the file holds no threshold to encode with
+  if (spec.architecture === "topk" && spec.topkThreshold !== undefined && spec.topkThreshold >= 0) metadata.topk_threshold = spec.topkThreshold;
   if (spec.architecture === "jumprelu" && spec.k !== undefined) metadata.k = spec.k; // BatchTopK
   metadata.sae_circuits = { trainer, training: SAE_TRAINING_FILE };
   return {

@@ -121,14 +121,6 @@ export interface Sae {
   decode(features: Float32Array, batchSize: number, out?: Float32Array): Float32Array;
 }
 
-/** An architecture whose inference form is not in `encodeInto` yet. */
-export class UnsupportedArchitectureError extends Error {
-  constructor(architecture: string, what: string) {
-    super(`${what}: architecture "${architecture}" has no implementation in sae/params.ts yet`);
-    this.name = "UnsupportedArchitectureError";
-  }
-}
-
 function checkBatch(what: string, array: Float32Array, batchSize: number, cols: number, arg: string): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SaeShapeError(`${what}: batch size ${batchSize} is not a positive integer`);
   if (array.length !== batchSize * cols) {

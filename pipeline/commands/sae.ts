@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import YAML from "yaml";
 import { readDatasetDirectory } from "../../boards/dataset-directory.js";
 import { SPLITS, type Split } from "../../boards/splits.js";
 import { kernels as selectedKernels } from "../../compute/select.js";
@@ -23,24 +22,10 @@ import { readRows } from "../../sae/metrics.js";
 import { createSae, paramShapes } from "../../sae/params.js";
 import { evaluateSae, type EvalSet, type SaeMetricsRecord } from "../../sae/sweep-results.js";
 import { writeJsonAtomic } from "../../io/atomic-write.js";
-import { ConfigFileError, parseConfigWith } from "../config.js";
+import { parseConfigWith, readConfigFile } from "../config.js";
 import { progressReporter } from "../progress.js";
 import { runSaeTrainJob, saeStageConfigSchema } from "../stages/sae.js";
 import { integerOption } from "./options.js";
-
-async function readConfigFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new ConfigFileError(file, `cannot read config (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  try {
-    return /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
-  } catch (error) {
-    throw new ConfigFileError(file, `cannot parse: ${(error as Error).message}`);
-  }
-}
 
 /** --model and --games come together (loss recovered needs both). */
 function modelAndGames(options: { model?: string; games?: string }): { model: string; games: string } | null {

@@ -11,11 +11,10 @@
 //   GatedAnnealTrainer(input, context)          implements Trainer; `schedule` exposes p, next_p, α, k, queue
 
 import { z } from "zod";
-import { lpSparsity, PAnnealSchedule, type PAnnealOptions, type PAnnealState, type SparsityFunction } from "../anneal.js";
-import { REFERENCE_SCHEDULE, resolveScheduleValue } from "../schedule.js";
+import { lpSparsity, pAnnealLogState, PAnnealSchedule, resolvePAnnealFields, restorePAnnealState, savePAnnealState, type PAnnealConfigFields } from "../anneal.js";
 import { GatedSaeTrainer, gatedTrainerFields, resolveGatedTrainerConfig, type GatedTrainerConfig, type GateSparsityStep } from "./gated.js";
 import { pAnnealConfigSchema } from "./p-anneal.js";
-import { checkpointValue, TrainerConfigError, TrainerStateError, type JsonValue, type TrainerCheckpoint, type TrainerContext } from "./trainer.js";
+import type { TrainerCheckpoint, TrainerContext } from "./trainer.js";
 
 // p_anneal's own field definitions (defaults and documentation), so the two trainers cannot drift apart
 const { alpha, pStart, pEnd, annealStart, annealEnd, nUpdates, queueLength, sparsityFunction } = pAnnealConfigSchema.shape;
@@ -34,30 +33,12 @@ export const gatedAnnealConfigSchema = z.strictObject({
 });
 export type GatedAnnealConfigInput = z.infer<typeof gatedAnnealConfigSchema>;
 
-export interface GatedAnnealConfig extends GatedTrainerConfig, PAnnealOptions {
-  nUpdatesSetting: number | "continuous";
-  sparsityFunction: SparsityFunction;
-}
+export interface GatedAnnealConfig extends GatedTrainerConfig, PAnnealConfigFields {}
 
 /** spec §2.2 resolution, as p_anneal: anneal_start scaled for short runs, anneal_end = S, "continuous" n. */
 function resolveGatedAnnealConfig(input: GatedAnnealConfigInput, context: TrainerContext): GatedAnnealConfig {
   const base = resolveGatedTrainerConfig(input, context, "gated_anneal", 3e-4);
-  const start = resolveScheduleValue(input.annealStart, REFERENCE_SCHEDULE.annealStart, context.totalSteps);
-  if (start.scaled) base.shortRun.scaled.push("annealStart");
-  const end = input.annealEnd ?? context.totalSteps;
-  if (end < start.value) throw new TrainerConfigError(`gated_anneal: annealEnd = ${end} comes before annealStart = ${start.value}`);
-  return {
-    ...base,
-    alpha: input.alpha,
-    pStart: input.pStart,
-    pEnd: input.pEnd,
-    annealStart: start.value,
-    annealEnd: end,
-    nUpdates: input.nUpdates === "continuous" ? end - start.value + 1 : input.nUpdates,
-    nUpdatesSetting: input.nUpdates,
-    queueLength: input.queueLength,
-    sparsityFunction: input.sparsityFunction,
-  };
+  return { ...base, ...resolvePAnnealFields(input, context, "gated_anneal", base.shortRun.scaled) };
 }
 
 export class GatedAnnealTrainer extends GatedSaeTrainer<GatedAnnealConfig> {
@@ -81,24 +62,14 @@ export class GatedAnnealTrainer extends GatedSaeTrainer<GatedAnnealConfig> {
 
   /** The values the next step will use. */
   trainerState(): Record<string, number | null> {
-    const { p, nextP, alpha, k } = this.schedule;
-    return { p, next_p: nextP, alpha, k };
+    return pAnnealLogState(this.schedule);
   }
 
   protected override saveExtra(): Pick<TrainerCheckpoint, "tensors" | "values"> {
-    const { p, nextP, alpha, k, queue } = this.schedule.state();
-    return { tensors: {}, values: { pAnneal: { p, nextP, alpha, k, queue } } };
+    return { tensors: {}, values: savePAnnealState(this.schedule) };
   }
 
   protected override restoreExtra(checkpoint: TrainerCheckpoint): void {
-    const isNumber = (value: JsonValue | undefined): value is number => typeof value === "number";
-    const saved = checkpointValue(checkpoint, "pAnneal", (value): value is { [key: string]: JsonValue } =>
-      typeof value === "object" && value !== null && !Array.isArray(value));
-    const { p, nextP, alpha, k, queue } = saved;
-    const validQueue = Array.isArray(queue) && queue.every((entry) => Array.isArray(entry) && entry.length === 2 && entry.every(isNumber));
-    if (!isNumber(p) || !(nextP === null || isNumber(nextP)) || !isNumber(alpha) || !isNumber(k) || !validQueue) {
-      throw new TrainerStateError(`checkpoint value pAnneal is ${JSON.stringify(saved)}, expected { p, nextP, alpha, k, queue }`);
-    }
-    this.schedule.restore({ p, nextP, alpha, k, queue: queue as PAnnealState["queue"] });
+    restorePAnnealState(this.schedule, checkpoint);
   }
 }

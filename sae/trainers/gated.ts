@@ -14,25 +14,15 @@
 
 import type { Kernels } from "../../compute/kernels.js";
 import { z } from "zod";
-import { batchFve, meanL0 } from "../batch-stats.js";
 import { ConstrainedAdam, UNIT_NORM_DECODER, type TensorMap } from "../optim.js";
-import { createSae, SaeShapeError, type Sae } from "../params.js";
-import { SaeRandom, type RandomState } from "../random.js";
+import { createSae, type Sae } from "../params.js";
+import { SaeRandom } from "../random.js";
 import { lrFactor, sparsityFactor, type LrSchedule } from "../schedule.js";
 import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
 import { GATED_SAE_PARAM_NAMES, GatedSaePass, initGatedSae, zeroGatedSaeParams, type GatedSaeParams, type GateSparsityGradient } from "./gated-sae.js";
 import { INIT_KINDS, type InitKind } from "./relu-sae.js";
-import {
-  checkpointTensor,
-  checkpointValue,
-  TrainerStateError,
-  type BatchStats,
-  type JsonValue,
-  type StepLog,
-  type Trainer,
-  type TrainerCheckpoint,
-  type TrainerContext,
-} from "./trainer.js";
+import { checkCheckpointHeader, lastBatchStats, readTrained, restoreRandom, saveRandom, saveTrained } from "./trainer-state.js";
+import type { BatchStats, JsonValue, StepLog, Trainer, TrainerCheckpoint, TrainerContext } from "./trainer.js";
 
 export const gatedTrainerFields = {
   ...baseTrainerFields,
@@ -129,12 +119,7 @@ export abstract class GatedSaeTrainer<C extends GatedTrainerConfig> implements T
   }
 
   batchStats(batch: Float32Array): BatchStats {
-    const { pass } = this;
-    if (pass.batchSize === 0) throw new SaeShapeError(`${this.config.trainer}: batchStats before any step`);
-    if (batch.length !== pass.batchSize * this.config.dIn) {
-      throw new SaeShapeError(`${this.config.trainer}: batchStats got ${batch.length} values, the last step's batch had ${pass.batchSize * this.config.dIn}`);
-    }
-    return { l0: meanL0(pass.features, pass.batchSize), fve: batchFve(batch, pass.reconstruction, pass.batchSize, this.config.dIn) };
+    return lastBatchStats(this.config.trainer, this.pass, this.config.dIn, batch);
   }
 
   sae(): Sae {
@@ -144,17 +129,12 @@ export abstract class GatedSaeTrainer<C extends GatedTrainerConfig> implements T
   state(): TrainerCheckpoint {
     const tensors: TrainerCheckpoint["tensors"] = {};
     const adam = this.optimizer.state();
-    for (const name of GATED_SAE_PARAM_NAMES) {
-      tensors[name] = this.params[name].slice();
-      tensors[`adam.m.${name}`] = adam.m[name];
-      tensors[`adam.v.${name}`] = adam.v[name];
-    }
+    saveTrained(tensors, GATED_SAE_PARAM_NAMES, this.params as unknown as TensorMap, adam);
     const extra = this.saveExtra();
-    const random = this.random.state();
     const values: { [key: string]: JsonValue } = {
       trainer: this.config.trainer,
       adamSteps: adam.t,
-      random: { seed: random.seed, draws: random.draws },
+      random: saveRandom(this.random),
       ...extra.values,
     };
     return { step: this.stepsDone, tensors: { ...tensors, ...extra.tensors }, values };
@@ -162,27 +142,14 @@ export abstract class GatedSaeTrainer<C extends GatedTrainerConfig> implements T
 
   restore(checkpoint: TrainerCheckpoint): void {
     const { config } = this;
-    const trainer = checkpointValue(checkpoint, "trainer", (v): v is string => typeof v === "string");
-    if (trainer !== config.trainer) throw new TrainerStateError(`checkpoint of a ${trainer} trainer cannot restore a ${config.trainer} trainer`);
-    if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0) throw new TrainerStateError(`checkpoint step ${checkpoint.step} is not a step count`);
-    const m: TensorMap = {};
-    const v: TensorMap = {};
-    const saved: Partial<GatedSaeParams> = {};
-    for (const name of GATED_SAE_PARAM_NAMES) {
-      const length = this.params[name].length;
-      saved[name] = checkpointTensor(checkpoint, name, Float32Array, length);
-      m[name] = checkpointTensor(checkpoint, `adam.m.${name}`, Float32Array, length);
-      v[name] = checkpointTensor(checkpoint, `adam.v.${name}`, Float32Array, length);
-    }
-    const adamSteps = checkpointValue(checkpoint, "adamSteps", (value): value is number => typeof value === "number");
-    const random = checkpointValue(checkpoint, "random", (value): value is { seed: number; draws: number } =>
-      typeof value === "object" && value !== null && !Array.isArray(value) && typeof value.seed === "number" && typeof value.draws === "number");
-    if (random.seed !== config.seed) throw new TrainerStateError(`checkpoint PRNG seed ${random.seed} differs from the config's seed ${config.seed}`);
+    checkCheckpointHeader(checkpoint, config.trainer);
+    const saved = readTrained(checkpoint, GATED_SAE_PARAM_NAMES, this.params as unknown as TensorMap);
+    const random = restoreRandom(checkpoint, config.seed);
     this.restoreExtra(checkpoint);
     // everything checked: now overwrite
-    for (const name of GATED_SAE_PARAM_NAMES) this.params[name].set(saved[name]!);
-    this.optimizer.restore({ t: adamSteps, m, v });
-    this.random = SaeRandom.restore(random satisfies RandomState);
+    for (const name of GATED_SAE_PARAM_NAMES) this.params[name].set(saved.tensors[name]);
+    this.optimizer.restore(saved.adam);
+    this.random = random;
     this.stepsDone = checkpoint.step;
   }
 }

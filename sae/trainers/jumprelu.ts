@@ -12,19 +12,20 @@
 //                                       1.0 target-l0), targetL0 (20), bandwidth (ε 0.001), initialThreshold (0.001),
 //                                       normalize ("unit-mean-squared-norm"), ...baseTrainerFields }
 //   JumpReluConfigInput, JumpReluConfig parsed input / resolved config
-//   initJumpReluSae(shape, random)      spec §2.7 init
+//   initJumpReluSae(shape, θ₀, random)  spec §2.7 init (initKaimingTied with the JumpReLU reference's bound and order)
 //   JumpReluPass(kernels, shape)        dense forward / reconstruction term / STE backward, buffers reused
 //   JumpReluTrainer(input, context)     implements Trainer; saved as SAELens "jumprelu", apply_b_dec_to_input false
 
 import { z } from "zod";
 import type { Kernels } from "../../compute/kernels.js";
-import { batchFve, meanL0 } from "../batch-stats.js";
 import { NORMALIZATIONS, type Normalization } from "../normalize.js";
 import { CLIPPED_UNIT_NORM_DECODER, ConstrainedAdam, type TensorMap } from "../optim.js";
 import { createSae, SaeShapeError, type Sae, type SaeShape } from "../params.js";
 import { SaeRandom } from "../random.js";
 import { lrFactor, REFERENCE_SCHEDULE, resolveScheduleValue, sparsityFactor, type LrSchedule } from "../schedule.js";
 import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
+import { initKaimingTied } from "./topk-sae.js";
+import { checkCheckpointHeader, lastBatchStats, restoreTrained, saveTrained } from "./trainer-state.js";
 import {
   checkpointTensor,
   checkpointValue,
@@ -119,19 +120,9 @@ const WEIGHT_NAMES = ["W_enc", "b_enc", "W_dec", "b_dec"] as const;
  * spec §2.7 init (draws only W_dec): W_dec Kaiming-uniform as PyTorch's default (fan_in = dIn, bound √(6/dIn)), rows
  * normalised to 1; W_enc = W_decᵀ; b_enc = b_dec = 0; θ = initialThreshold.
  */
-export function initJumpReluSae({ dIn, dSae }: SaeShape, initialThreshold: number, random: SaeRandom): JumpReluParams {
-  const W_dec = new Float32Array(dSae * dIn);
-  const bound = Math.sqrt(6 / dIn);
-  for (let i = 0; i < W_dec.length; i++) W_dec[i] = (random.uniform() * 2 - 1) * bound;
-  for (let o = 0; o < W_dec.length; o += dIn) {
-    let normSq = 0;
-    for (let j = 0; j < dIn; j++) normSq += W_dec[o + j] * W_dec[o + j];
-    const norm = Math.sqrt(normSq);
-    for (let j = 0; j < dIn; j++) W_dec[o + j] /= norm;
-  }
-  const W_enc = new Float32Array(dIn * dSae);
-  for (let i = 0; i < dSae; i++) for (let j = 0; j < dIn; j++) W_enc[j * dSae + i] = W_dec[i * dIn + j];
-  return { W_enc, b_enc: new Float32Array(dSae), W_dec, b_dec: new Float32Array(dIn), threshold: new Float32Array(dSae).fill(initialThreshold) };
+export function initJumpReluSae(shape: SaeShape, initialThreshold: number, random: SaeRandom): JumpReluParams {
+  const { W_enc, b_enc, W_dec, b_dec } = initKaimingTied(shape, random, { bound: Math.sqrt(6 / shape.dIn), drawOrder: "rows", normEps: 0 });
+  return { W_enc, b_enc, W_dec, b_dec, threshold: new Float32Array(shape.dSae).fill(initialThreshold) };
 }
 
 /** The L0-type sparsity term's θ gradient: coefficient·Σ_b ∂H(s_{b,i} − θ_i)/∂θ_i, s = z (gdm) or f (target-l0). */
@@ -266,9 +257,8 @@ export class JumpReluTrainer implements Trainer {
     const zeros = (like: Float32Array) => new Float32Array(like.length);
     this.grads = { W_enc: zeros(W_enc), b_enc: zeros(b_enc), W_dec: zeros(W_dec), b_dec: zeros(b_dec), threshold: zeros(this.params.threshold) };
     this.pass = new JumpReluPass(context.kernels, shape, config.bandwidth);
-    const trained: TensorMap = { W_enc, b_enc, W_dec, b_dec, [config.thresholdParameter]: this.thresholdParameter }; // Adam's update order
     const { beta1, beta2, eps } = config.adam;
-    this.optimizer = new ConstrainedAdam(context.kernels, trained, { beta1, beta2, eps, constraint: CLIPPED_UNIT_NORM_DECODER(config.dIn) });
+    this.optimizer = new ConstrainedAdam(context.kernels, this.trainedTensors(), { beta1, beta2, eps, constraint: CLIPPED_UNIT_NORM_DECODER(config.dIn) });
     this.lrSchedule = { warmupSteps: config.lrWarmupSteps, decayStart: config.lrDecayStart, totalSteps: config.totalSteps, resampleSteps: null };
     this.stepsSinceFired = new Int32Array(config.dSae);
     this.inference = createSae(context.kernels, { architecture: "jumprelu", dIn: config.dIn, dSae: config.dSae, applyBDecToInput: false }, this.params);
@@ -320,12 +310,7 @@ export class JumpReluTrainer implements Trainer {
   }
 
   batchStats(batch: Float32Array): BatchStats {
-    const { pass } = this;
-    if (pass.batchSize === 0) throw new SaeShapeError("jumprelu: batchStats before any step");
-    if (batch.length !== pass.batchSize * this.config.dIn) {
-      throw new SaeShapeError(`jumprelu: batchStats got ${batch.length} values, the last step's batch had ${pass.batchSize * this.config.dIn}`);
-    }
-    return { l0: meanL0(pass.features, pass.batchSize), fve: batchFve(batch, pass.reconstruction, pass.batchSize, this.config.dIn) };
+    return lastBatchStats("jumprelu", this.pass, this.config.dIn, batch);
   }
 
   trainerState(): Record<string, number | null> {
@@ -341,35 +326,29 @@ export class JumpReluTrainer implements Trainer {
     return this.inference;
   }
 
+  /** The tensors Adam trains, in its update order: the weights, then ℓ or θ under its own name. */
+  private trainedNames(): string[] {
+    return [...WEIGHT_NAMES, this.config.thresholdParameter];
+  }
+
+  private trainedTensors(): TensorMap {
+    const { W_enc, b_enc, W_dec, b_dec } = this.params;
+    return { W_enc, b_enc, W_dec, b_dec, [this.config.thresholdParameter]: this.thresholdParameter };
+  }
+
   state(): TrainerCheckpoint {
     const adam = this.optimizer.state();
     const tensors: TrainerCheckpoint["tensors"] = { stepsSinceFired: this.stepsSinceFired.slice() };
-    const trained = [...WEIGHT_NAMES, this.config.thresholdParameter];
-    for (const name of trained) {
-      tensors[name] = (name === this.config.thresholdParameter ? this.thresholdParameter : this.params[name as (typeof WEIGHT_NAMES)[number]]).slice();
-      tensors[`adam.m.${name}`] = adam.m[name];
-      tensors[`adam.v.${name}`] = adam.v[name];
-    }
+    saveTrained(tensors, this.trainedNames(), this.trainedTensors(), adam);
     return { step: this.stepsDone, tensors, values: { trainer: "jumprelu", sparsity: this.config.sparsity, adamSteps: adam.t } };
   }
 
   restore(checkpoint: TrainerCheckpoint): void {
     const { config } = this;
-    const trainer = checkpointValue(checkpoint, "trainer", (v): v is string => typeof v === "string");
-    if (trainer !== "jumprelu") throw new TrainerStateError(`checkpoint of a ${trainer} trainer cannot restore a jumprelu trainer`);
+    checkCheckpointHeader(checkpoint, "jumprelu");
     const sparsity = checkpointValue(checkpoint, "sparsity", (v): v is string => typeof v === "string");
     if (sparsity !== config.sparsity) throw new TrainerStateError(`checkpoint of a jumprelu trainer with sparsity "${sparsity}" cannot restore one with sparsity "${config.sparsity}"`);
-    if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0) throw new TrainerStateError(`checkpoint step ${checkpoint.step} is not a step count`);
-    const m: TensorMap = {};
-    const v: TensorMap = {};
-    for (const name of [...WEIGHT_NAMES, config.thresholdParameter]) {
-      const target = name === config.thresholdParameter ? this.thresholdParameter : this.params[name as (typeof WEIGHT_NAMES)[number]];
-      target.set(checkpointTensor(checkpoint, name, Float32Array, target.length));
-      m[name] = checkpointTensor(checkpoint, `adam.m.${name}`, Float32Array, target.length);
-      v[name] = checkpointTensor(checkpoint, `adam.v.${name}`, Float32Array, target.length);
-    }
-    const adamSteps = checkpointValue(checkpoint, "adamSteps", (value): value is number => typeof value === "number");
-    this.optimizer.restore({ t: adamSteps, m, v });
+    restoreTrained(checkpoint, this.trainedNames(), this.trainedTensors(), this.optimizer);
     this.stepsSinceFired.set(checkpointTensor(checkpoint, "stepsSinceFired", Int32Array, config.dSae));
     this.refreshThreshold();
     this.stepsDone = checkpoint.step;

@@ -10,10 +10,18 @@
 //   PAnnealTrainer(input, context)        implements Trainer; `schedule` exposes p, next_p, α, k, queue
 
 import { z } from "zod";
-import { lpSparsity, PAnnealSchedule, SPARSITY_FUNCTIONS, type PAnnealState, type SparsityFunction } from "../anneal.js";
-import { REFERENCE_SCHEDULE, resolveScheduleValue } from "../schedule.js";
+import {
+  lpSparsity,
+  pAnnealLogState,
+  PAnnealSchedule,
+  resolvePAnnealFields,
+  restorePAnnealState,
+  savePAnnealState,
+  SPARSITY_FUNCTIONS,
+  type PAnnealConfigFields,
+} from "../anneal.js";
 import { reluTrainerFields, resolveReluTrainerConfig, ReluSaeTrainer, type ReluTrainerConfig, type SparsityStep } from "./relu-trainer.js";
-import { checkpointValue, TrainerConfigError, TrainerStateError, type JsonValue, type TrainerCheckpoint, type TrainerContext } from "./trainer.js";
+import type { TrainerCheckpoint, TrainerContext } from "./trainer.js";
 
 export const pAnnealConfigSchema = z.strictObject({
   trainer: z.literal("p_anneal"),
@@ -33,38 +41,11 @@ export const pAnnealConfigSchema = z.strictObject({
 });
 export type PAnnealConfigInput = z.infer<typeof pAnnealConfigSchema>;
 
-export interface PAnnealConfig extends ReluTrainerConfig {
-  /** Initial α. */
-  alpha: number;
-  pStart: number;
-  pEnd: number;
-  annealStart: number;
-  annealEnd: number;
-  nUpdates: number;
-  nUpdatesSetting: number | "continuous";
-  queueLength: number;
-  sparsityFunction: SparsityFunction;
-}
+export interface PAnnealConfig extends ReluTrainerConfig, PAnnealConfigFields {}
 
 function resolvePAnnealConfig(input: PAnnealConfigInput, context: TrainerContext): PAnnealConfig {
   const base = resolveReluTrainerConfig(input, context, "p_anneal");
-  const annealStart = resolveScheduleValue(input.annealStart, REFERENCE_SCHEDULE.annealStart, context.totalSteps);
-  if (annealStart.scaled) base.shortRun.scaled.push("annealStart");
-  const annealEnd = input.annealEnd ?? context.totalSteps;
-  if (annealEnd < annealStart.value) throw new TrainerConfigError(`p_anneal: annealEnd = ${annealEnd} comes before annealStart = ${annealStart.value}`);
-  const nUpdates = input.nUpdates === "continuous" ? annealEnd - annealStart.value + 1 : input.nUpdates;
-  return {
-    ...base,
-    alpha: input.alpha,
-    pStart: input.pStart,
-    pEnd: input.pEnd,
-    annealStart: annealStart.value,
-    annealEnd,
-    nUpdates,
-    nUpdatesSetting: input.nUpdates,
-    queueLength: input.queueLength,
-    sparsityFunction: input.sparsityFunction,
-  };
+  return { ...base, ...resolvePAnnealFields(input, context, "p_anneal", base.shortRun.scaled) };
 }
 
 export class PAnnealTrainer extends ReluSaeTrainer<PAnnealConfig> {
@@ -88,24 +69,14 @@ export class PAnnealTrainer extends ReluSaeTrainer<PAnnealConfig> {
 
   /** The values the next step will use. */
   trainerState(): Record<string, number | null> {
-    const { p, nextP, alpha, k } = this.schedule;
-    return { p, next_p: nextP, alpha, k };
+    return pAnnealLogState(this.schedule);
   }
 
   protected override saveExtra(): Pick<TrainerCheckpoint, "tensors" | "values"> {
-    const { p, nextP, alpha, k, queue } = this.schedule.state();
-    return { tensors: {}, values: { pAnneal: { p, nextP, alpha, k, queue } } };
+    return { tensors: {}, values: savePAnnealState(this.schedule) };
   }
 
   protected override restoreExtra(checkpoint: TrainerCheckpoint): void {
-    const isNumber = (value: JsonValue | undefined): value is number => typeof value === "number";
-    const saved = checkpointValue(checkpoint, "pAnneal", (value): value is { [key: string]: JsonValue } =>
-      typeof value === "object" && value !== null && !Array.isArray(value));
-    const { p, nextP, alpha, k, queue } = saved;
-    const validQueue = Array.isArray(queue) && queue.every((entry) => Array.isArray(entry) && entry.length === 2 && entry.every(isNumber));
-    if (!isNumber(p) || !(nextP === null || isNumber(nextP)) || !isNumber(alpha) || !isNumber(k) || !validQueue) {
-      throw new TrainerStateError(`checkpoint value pAnneal is ${JSON.stringify(saved)}, expected { p, nextP, alpha, k, queue }`);
-    }
-    this.schedule.restore({ p, nextP, alpha, k, queue: queue as PAnnealState["queue"] });
+    restorePAnnealState(this.schedule, checkpoint);
   }
 }

@@ -15,10 +15,9 @@
 
 import type { Kernels } from "../../compute/kernels.js";
 import { z } from "zod";
-import { batchFve, meanL0 } from "../batch-stats.js";
 import { ConstrainedAdam, UNIT_NORM_DECODER, type TensorMap } from "../optim.js";
-import { createSae, SaeShapeError, type Sae } from "../params.js";
-import { SaeRandom, type RandomState } from "../random.js";
+import { createSae, type Sae } from "../params.js";
+import { SaeRandom } from "../random.js";
 import { DeadFeatureTracker, isResampleStep, ResamplePool, resampleDeadFeatures } from "../resample.js";
 import { lrFactor, sparsityFactor, type LrSchedule } from "../schedule.js";
 import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
@@ -34,6 +33,7 @@ import {
   type SparsityGradient,
 } from "./relu-sae.js";
 import { KERNEL_PATHS, SPARSE_BREAK_EVEN, SparseReluSaePass, type KernelPath } from "./sparse-relu-sae.js";
+import { checkCheckpointHeader, lastBatchStats, restoreRandom, restoreTrained, saveRandom, saveTrained } from "./trainer-state.js";
 import {
   checkpointTensor,
   checkpointValue,
@@ -178,12 +178,7 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
   }
 
   batchStats(batch: Float32Array): BatchStats {
-    const { pass } = this;
-    if (pass.batchSize === 0) throw new SaeShapeError(`${this.config.trainer}: batchStats before any step`);
-    if (batch.length !== pass.batchSize * this.config.dIn) {
-      throw new SaeShapeError(`${this.config.trainer}: batchStats got ${batch.length} values, the last step's batch had ${pass.batchSize * this.config.dIn}`);
-    }
-    return { l0: meanL0(pass.features, pass.batchSize), fve: batchFve(batch, pass.reconstruction, pass.batchSize, this.config.dIn) };
+    return lastBatchStats(this.config.trainer, this.pass, this.config.dIn, batch);
   }
 
   sae(): Sae {
@@ -193,20 +188,15 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
   state(): TrainerCheckpoint {
     const tensors: TrainerCheckpoint["tensors"] = {};
     const adam = this.optimizer.state();
-    for (const name of RELU_SAE_PARAM_NAMES) {
-      tensors[name] = this.params[name].slice();
-      tensors[`adam.m.${name}`] = adam.m[name];
-      tensors[`adam.v.${name}`] = adam.v[name];
-    }
+    saveTrained(tensors, RELU_SAE_PARAM_NAMES, this.params as unknown as TensorMap, adam);
     if (this.deadFeatures) tensors.stepsSinceActive = this.deadFeatures.stepsSinceActive.slice();
     const pooled = this.resamplePool?.held() ?? [];
     pooled.forEach((batch, i) => (tensors[`resamplePool.${i}`] = batch));
     const extra = this.saveExtra();
-    const random = this.random.state();
     const values: { [key: string]: JsonValue } = {
       trainer: this.config.trainer,
       adamSteps: adam.t,
-      random: { seed: random.seed, draws: random.draws },
+      random: saveRandom(this.random),
       resamplePoolBatches: pooled.length,
       ...extra.values,
     };
@@ -215,19 +205,8 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
 
   restore(checkpoint: TrainerCheckpoint): void {
     const { config } = this;
-    const trainer = checkpointValue(checkpoint, "trainer", (v): v is string => typeof v === "string");
-    if (trainer !== config.trainer) throw new TrainerStateError(`checkpoint of a ${trainer} trainer cannot restore a ${config.trainer} trainer`);
-    if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0) throw new TrainerStateError(`checkpoint step ${checkpoint.step} is not a step count`);
-    const m: TensorMap = {};
-    const v: TensorMap = {};
-    for (const name of RELU_SAE_PARAM_NAMES) {
-      const length = this.params[name].length;
-      this.params[name].set(checkpointTensor(checkpoint, name, Float32Array, length));
-      m[name] = checkpointTensor(checkpoint, `adam.m.${name}`, Float32Array, length);
-      v[name] = checkpointTensor(checkpoint, `adam.v.${name}`, Float32Array, length);
-    }
-    const adamSteps = checkpointValue(checkpoint, "adamSteps", (value): value is number => typeof value === "number");
-    this.optimizer.restore({ t: adamSteps, m, v });
+    checkCheckpointHeader(checkpoint, config.trainer);
+    restoreTrained(checkpoint, RELU_SAE_PARAM_NAMES, this.params as unknown as TensorMap, this.optimizer);
     if (this.deadFeatures) this.deadFeatures.stepsSinceActive.set(checkpointTensor(checkpoint, "stepsSinceActive", Int32Array, config.dSae));
     if (this.resamplePool) {
       const count = checkpointValue(checkpoint, "resamplePoolBatches", (value): value is number => typeof value === "number");
@@ -239,10 +218,7 @@ export abstract class ReluSaeTrainer<C extends ReluTrainerConfig> implements Tra
       }
       this.resamplePool.restore(batches);
     }
-    const random = checkpointValue(checkpoint, "random", (value): value is { seed: number; draws: number } =>
-      typeof value === "object" && value !== null && !Array.isArray(value) && typeof value.seed === "number" && typeof value.draws === "number");
-    if (random.seed !== config.seed) throw new TrainerStateError(`checkpoint PRNG seed ${random.seed} differs from the config's seed ${config.seed}`);
-    this.random = SaeRandom.restore(random satisfies RandomState);
+    this.random = restoreRandom(checkpoint, config.seed);
     this.restoreExtra(checkpoint);
     this.stepsDone = checkpoint.step;
   }

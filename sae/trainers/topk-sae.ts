@@ -4,7 +4,8 @@
 // tracking in tokens and the inference threshold θ. The training loop is topk-trainer.ts's.
 //
 // Interface:
-//   initTopKSae(shape, random)            Kaiming-uniform decoder rows normalised, W_enc = W_decᵀ, biases 0
+//   initKaimingTied(shape, random, init)  Kaiming-uniform decoder rows normalised, W_enc = W_decᵀ, biases 0 (TopK, JumpReLU)
+//   initTopKSae(shape, random)            spec §2.5: initKaimingTied with the TopK reference's bound, order and ε
 //   geometricMedian(points, count, d)     Weiszfeld (spec §2.5), float64: b_dec of the first batch
 //   TokensSinceFired                      dead tracking (tokens since each feature was last selected/fired)
 //   tokenThresholdSample / batchThresholdSample / updateThreshold   θ's m and EMA
@@ -23,24 +24,40 @@ import type { SaeRandom } from "../random.js";
 import { keepTopK } from "../top-k.js";
 import { zeroReluSaeParams, type ReluSaeParams } from "./relu-sae.js";
 
+/** How a Kaiming-uniform tied init draws W_dec; the TopK and JumpReLU references differ in all three (spec §2.5, §2.7). */
+export interface KaimingTiedInit {
+  /** Draws are U(±bound). */
+  bound: number;
+  /** "rows": W_dec's own [dSae, dIn] order; "columns": the [dIn, dSae] order of a PyTorch Linear(d_sae → d_in) weight. */
+  drawOrder: "rows" | "columns";
+  /** Rows are divided by ‖w‖ + normEps. */
+  normEps: number;
+}
+
+/** W_dec [dSae, dIn] drawn U(±bound) in `drawOrder`, rows normalised by ‖w‖ + normEps; W_enc = W_decᵀ; b_enc = b_dec = 0. */
+export function initKaimingTied(shape: SaeShape, random: SaeRandom, { bound, drawOrder, normEps }: KaimingTiedInit): ReluSaeParams {
+  const { dIn, dSae } = shape;
+  const params = zeroReluSaeParams(shape);
+  const { W_dec, W_enc } = params;
+  if (drawOrder === "rows") for (let i = 0; i < W_dec.length; i++) W_dec[i] = (random.uniform() * 2 - 1) * bound;
+  else for (let j = 0; j < dIn; j++) for (let i = 0; i < dSae; i++) W_dec[i * dIn + j] = (random.uniform() * 2 - 1) * bound;
+  for (let i = 0; i < dSae; i++) {
+    const row = W_dec.subarray(i * dIn, (i + 1) * dIn);
+    let normSq = 0;
+    for (let j = 0; j < dIn; j++) normSq += row[j] * row[j];
+    const norm = Math.sqrt(normSq) + normEps;
+    for (let j = 0; j < dIn; j++) row[j] /= norm;
+    for (let j = 0; j < dIn; j++) W_enc[j * dSae + i] = row[j];
+  }
+  return params;
+}
+
 /**
  * spec §2.5 init: W_dec Kaiming-uniform (PyTorch Linear(d_sae → d_in): U(±1/√d_sae), drawn in its [d_in, d_sae]
  * order), rows normalised by ‖w‖ + ε_f32 (set_decoder_norm_to_unit_norm); W_enc = W_decᵀ; b_enc = b_dec = 0.
  */
 export function initTopKSae(shape: SaeShape, random: SaeRandom): ReluSaeParams {
-  const { dIn, dSae } = shape;
-  const params = zeroReluSaeParams(shape);
-  const bound = 1 / Math.sqrt(dSae);
-  for (let j = 0; j < dIn; j++) for (let i = 0; i < dSae; i++) params.W_dec[i * dIn + j] = (random.uniform() * 2 - 1) * bound;
-  for (let i = 0; i < dSae; i++) {
-    const row = params.W_dec.subarray(i * dIn, (i + 1) * dIn);
-    let normSq = 0;
-    for (let j = 0; j < dIn; j++) normSq += row[j] * row[j];
-    const norm = Math.sqrt(normSq) + FLOAT32_EPSILON;
-    for (let j = 0; j < dIn; j++) row[j] /= norm;
-    for (let j = 0; j < dIn; j++) params.W_enc[j * dSae + i] = row[j];
-  }
-  return params;
+  return initKaimingTied(shape, random, { bound: 1 / Math.sqrt(shape.dSae), drawOrder: "columns", normEps: FLOAT32_EPSILON });
 }
 
 /**

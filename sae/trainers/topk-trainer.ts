@@ -13,11 +13,10 @@
 
 import type { Kernels } from "../../compute/kernels.js";
 import { z } from "zod";
-import { batchFve, meanL0 } from "../batch-stats.js";
 import { NORMALIZATIONS, type Normalization } from "../normalize.js";
 import { CLIPPED_UNIT_NORM_DECODER, ConstrainedAdam, type TensorMap } from "../optim.js";
 import { SaeShapeError, type Architecture, type Sae } from "../params.js";
-import { SaeRandom, type RandomState } from "../random.js";
+import { SaeRandom } from "../random.js";
 import { lrFactor, REFERENCE_SCHEDULE, resolveScheduleValue, type LrSchedule } from "../schedule.js";
 import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
 import { RELU_SAE_PARAM_NAMES, zeroReluSaeParams, type ReluSaeParams } from "./relu-sae.js";
@@ -32,11 +31,11 @@ import {
   type AuxKResult,
   type SelectionMode,
 } from "./topk-sae.js";
+import { checkCheckpointHeader, lastBatchStats, restoreRandom, restoreTrained, saveRandom, saveTrained } from "./trainer-state.js";
 import {
   checkpointTensor,
   checkpointValue,
   TrainerConfigError,
-  TrainerStateError,
   type BatchStats,
   type StepLog,
   type Trainer,
@@ -196,12 +195,7 @@ export abstract class TopKFamilyTrainer implements Trainer {
   }
 
   batchStats(batch: Float32Array): BatchStats {
-    const { pass } = this;
-    if (pass.batchSize === 0) throw new SaeShapeError(`${this.config.trainer}: batchStats before any step`);
-    if (batch.length !== pass.batchSize * this.config.dIn) {
-      throw new SaeShapeError(`${this.config.trainer}: batchStats got ${batch.length} values, the last step's batch had ${pass.batchSize * this.config.dIn}`);
-    }
-    return { l0: meanL0(pass.features, pass.batchSize), fve: batchFve(batch, pass.reconstruction, pass.batchSize, this.config.dIn) };
+    return lastBatchStats(this.config.trainer, this.pass, this.config.dIn, batch);
   }
 
   /** k of the next step, θ, and the dead features (spec §3 dead_training at the end of training). */
@@ -213,41 +207,22 @@ export abstract class TopKFamilyTrainer implements Trainer {
   state(): TrainerCheckpoint {
     const tensors: TrainerCheckpoint["tensors"] = {};
     const adam = this.optimizer.state();
-    for (const name of RELU_SAE_PARAM_NAMES) {
-      tensors[name] = this.params[name].slice();
-      tensors[`adam.m.${name}`] = adam.m[name];
-      tensors[`adam.v.${name}`] = adam.v[name];
-    }
+    saveTrained(tensors, RELU_SAE_PARAM_NAMES, this.params as unknown as TensorMap, adam);
     tensors.tokensSinceFired = this.tokensSinceFired.counts.slice();
-    const random = this.random.state();
     return {
       step: this.stepsDone,
       tensors,
-      values: { trainer: this.config.trainer, adamSteps: adam.t, random: { seed: random.seed, draws: random.draws }, threshold: this.threshold },
+      values: { trainer: this.config.trainer, adamSteps: adam.t, random: saveRandom(this.random), threshold: this.threshold },
     };
   }
 
   restore(checkpoint: TrainerCheckpoint): void {
     const { config } = this;
-    const isNumber = (value: unknown): value is number => typeof value === "number";
-    const trainer = checkpointValue(checkpoint, "trainer", (v): v is string => typeof v === "string");
-    if (trainer !== config.trainer) throw new TrainerStateError(`checkpoint of a ${trainer} trainer cannot restore a ${config.trainer} trainer`);
-    if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0) throw new TrainerStateError(`checkpoint step ${checkpoint.step} is not a step count`);
-    const m: TensorMap = {};
-    const v: TensorMap = {};
-    for (const name of RELU_SAE_PARAM_NAMES) {
-      const length = this.params[name].length;
-      this.params[name].set(checkpointTensor(checkpoint, name, Float32Array, length));
-      m[name] = checkpointTensor(checkpoint, `adam.m.${name}`, Float32Array, length);
-      v[name] = checkpointTensor(checkpoint, `adam.v.${name}`, Float32Array, length);
-    }
-    this.optimizer.restore({ t: checkpointValue(checkpoint, "adamSteps", isNumber), m, v });
+    checkCheckpointHeader(checkpoint, config.trainer);
+    restoreTrained(checkpoint, RELU_SAE_PARAM_NAMES, this.params as unknown as TensorMap, this.optimizer);
     this.tokensSinceFired.counts.set(checkpointTensor(checkpoint, "tokensSinceFired", Int32Array, config.dSae));
-    const random = checkpointValue(checkpoint, "random", (value): value is { seed: number; draws: number } =>
-      typeof value === "object" && value !== null && !Array.isArray(value) && isNumber(value.seed) && isNumber(value.draws));
-    if (random.seed !== config.seed) throw new TrainerStateError(`checkpoint PRNG seed ${random.seed} differs from the config's seed ${config.seed}`);
-    this.random = SaeRandom.restore(random satisfies RandomState);
-    this.threshold = checkpointValue(checkpoint, "threshold", isNumber);
+    this.random = restoreRandom(checkpoint, config.seed);
+    this.threshold = checkpointValue(checkpoint, "threshold", (value): value is number => typeof value === "number");
     this.thresholdChanged();
     this.stepsDone = checkpoint.step;
   }

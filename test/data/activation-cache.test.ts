@@ -4,8 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type * as tfTypes from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,16 +23,12 @@ import { createGpt, disposeGpt, runWithCache, UnknownHookError, type Gpt } from 
 import { widenF16 } from "../../model/safetensors.js";
 import { tokenSequences } from "../../model/training-data.js";
 import { tinyGames, tinyTrainConfig } from "../model/train-fixtures.js";
+import { temporaryDirs } from "../temporary-dir.js";
 
 let tf: typeof tfTypes;
 let model: Gpt;
 let games: OthelloGameRow[];
-const dirs: string[] = [];
-const temporaryDir = async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "saec-cache-"));
-  dirs.push(dir);
-  return dir;
-};
+const temporaryDir = temporaryDirs("saec-cache-");
 const SHA = "ab".repeat(32);
 const HOOKS = ["blocks.0.hook_resid_post", "hook_embed", "blocks.0.attn.hook_z"]; // out of firing order on purpose
 
@@ -50,7 +45,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   disposeGpt(model);
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 const options = (out: string, overrides: Partial<CacheActivationsOptions> = {}): CacheActivationsOptions => ({

@@ -1,8 +1,7 @@
 // Parquet export of an activation cache, read back with parquet-wasm: the same rows and values as the shards
 // (float16 widened), FixedSizeList<Float32>[d] activations, one row group per shard, key-value metadata.
 
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as arrow from "apache-arrow";
 import { ParquetFile, readParquet } from "parquet-wasm";
@@ -15,15 +14,11 @@ import { exportCacheToParquet, exportFile } from "../../data/export.js";
 import { decodeShard } from "../../data/shards.js";
 import { createGpt, disposeGpt, type Gpt } from "../../model/gpt.js";
 import { tinyGames, tinyTrainConfig } from "../model/train-fixtures.js";
+import { temporaryDirs } from "../temporary-dir.js";
 
 let model: Gpt;
 let games: OthelloGameRow[];
-const dirs: string[] = [];
-const temporaryDir = async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "saec-export-"));
-  dirs.push(dir);
-  return dir;
-};
+const temporaryDir = temporaryDirs("saec-export-");
 const HOOKS = ["hook_embed", "blocks.0.mlp.hook_post"];
 
 beforeAll(async () => {
@@ -33,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   disposeGpt(model);
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 async function makeCache(dtype: "float32" | "float16"): Promise<{ dir: string; manifest: CacheManifest }> {

@@ -3,11 +3,10 @@
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type * as tfTypes from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { writeDatasetDirectory } from "../../boards/dataset-directory.js";
 import type { GameRow, OthelloGameRow } from "../../boards/game-dataset.js";
 import { squareToToken } from "../../boards/othello/tokenizer.js";
@@ -19,27 +18,20 @@ import { createGpt, disposeGpt, forward, type Gpt } from "../../model/gpt.js";
 import { learningRate, stepGeometry, trainGpt, trainSettingsSchema, TRAIN_CHECKPOINT_DIR, TRAIN_METRICS_FILE, TRAIN_MODEL_DIR } from "../../model/train.js";
 import { SequenceOrder, tokenSequences } from "../../model/training-data.js";
 import { ArrayOthello } from "../boards/othello/array-othello.js";
+import { temporaryDirs } from "../temporary-dir.js";
 import { tinyGames, tinyTrainConfig } from "./train-fixtures.js";
 
 let tf: typeof tfTypes;
 let games: GameRow[];
 let train: GameRow[];
 let val: GameRow[];
-const dirs: string[] = [];
-const temporaryDir = async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "saec-train-"));
-  dirs.push(dir);
-  return dir;
-};
+const temporaryDir = temporaryDirs("saec-train-");
 
 beforeAll(async () => {
   tf = (await initTfjs()).tf;
   games = await tinyGames(400);
   train = games.slice(0, 360);
   val = games.slice(360);
-});
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 describe("schedule and geometry", () => {

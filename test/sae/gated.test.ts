@@ -17,7 +17,7 @@ import { createTrainer, parseTrainerConfig } from "../../sae/trainers/index.js";
 import { pAnnealConfigSchema, PAnnealTrainer } from "../../sae/trainers/p-anneal.js";
 import { TrainerStateError } from "../../sae/trainers/trainer.js";
 import { expectClose } from "../compute/kernel-conformance.js";
-import { penalty64, rowNorms, sparseDictionary, uniformArray, type Sparsity64 } from "./reference.js";
+import { centralDifferences, fve64, meanMaxCosine, penalty64, rowNorms, sparseDictionary, uniformArray, type Sparsity64 } from "./reference.js";
 
 type Gated64 = Record<(typeof GATED_SAE_PARAM_NAMES)[number], Float64Array>;
 
@@ -84,20 +84,6 @@ function loss64(p: Gated64, x: ArrayLike<number>, B: number, dIn: number, dSae: 
   return { loss: reconstruction + sparsity.coefficient * penalty + auxiliary, reconstruction, auxiliary, penalty, forward };
 }
 
-/** Central differences of `f` with respect to every entry of one tensor. */
-function centralDifferences(values: Float64Array, f: () => number, h = 1e-5): Float64Array {
-  const numeric = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const saved = values[i];
-    values[i] = saved + h;
-    const plus = f();
-    values[i] = saved - h;
-    const minus = f();
-    values[i] = saved;
-    numeric[i] = (plus - minus) / (2 * h);
-  }
-  return numeric;
-}
 
 const shape = { dIn: 6, dSae: 10 };
 const B = 8;
@@ -349,17 +335,7 @@ describe("GatedTrainer", () => {
       const stats = trainer.batchStats(x);
       expect(stats.l0).toBe(expected.forward.f.reduce((count, value) => count + (value > 0 ? 1 : 0), 0) / batch);
       expect(stats.l0).toBeGreaterThan(0);
-      let residualVariance = 0;
-      let totalVariance = 0;
-      for (let j = 0; j < dIn; j++) {
-        const column = (values: (b: number) => number) => {
-          const mean = Array.from({ length: batch }, (_, b) => values(b)).reduce((a, v) => a + v, 0) / batch;
-          return Array.from({ length: batch }, (_, b) => (values(b) - mean) ** 2).reduce((a, v) => a + v, 0);
-        };
-        residualVariance += column((b) => x[b * dIn + j] - expected.forward.xHat[b * dIn + j]);
-        totalVariance += column((b) => x[b * dIn + j]);
-      }
-      expect(stats.fve).toBeCloseTo(1 - residualVariance / totalVariance, 5);
+      expect(stats.fve).toBeCloseTo(fve64(x, expected.forward.xHat, batch, dIn), 5);
     }
   });
 
@@ -473,17 +449,7 @@ describe("ground-truth recovery (superposition toy data)", async () => {
       const data = sparseDictionary(32, 64, 7);
       const trainer = make();
       for (let step = 0; step < context.totalSteps; step++) trainer.step(data.batch(256, 3), 256);
-      let total = 0;
-      for (let t = 0; t < 64; t++) {
-        let best = -1;
-        for (let i = 0; i < 128; i++) {
-          let dot = 0;
-          for (let j = 0; j < 32; j++) dot += data.directions[t * 32 + j] * trainer.params.W_dec[i * 32 + j];
-          best = Math.max(best, dot);
-        }
-        total += best;
-      }
-      expect(total / 64).toBeGreaterThanOrEqual(0.9);
+      expect(meanMaxCosine(data.directions, trainer.params.W_dec, 64, 128, 32)).toBeGreaterThanOrEqual(0.9);
     });
   }
 });

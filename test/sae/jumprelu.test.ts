@@ -24,7 +24,7 @@ import {
 } from "../../sae/trainers/jumprelu.js";
 import { TrainerStateError } from "../../sae/trainers/trainer.js";
 import { expectClose } from "../compute/kernel-conformance.js";
-import { rowNorms, uniformArray } from "./reference.js";
+import { centralDifferences, rowNorms, uniformArray } from "./reference.js";
 
 const WEIGHTS = ["W_enc", "b_enc", "W_dec", "b_dec"] as const;
 
@@ -221,17 +221,7 @@ describe("JumpReLU pass against float64", () => {
 
       for (const tensor of WEIGHTS) {
         it(`∂L/∂${tensor} equals float64 central differences of the whole loss (H is flat there: ∂H/∂z = 0)`, () => {
-          const values = params64[tensor];
-          const numeric = new Float64Array(values.length);
-          for (let i = 0; i < values.length; i++) {
-            const saved = values[i];
-            values[i] = saved + H;
-            const plus = loss64(params64, x, B, sparsity).loss;
-            values[i] = saved - H;
-            const minus = loss64(params64, x, B, sparsity).loss;
-            values[i] = saved;
-            numeric[i] = (plus - minus) / (2 * H);
-          }
+          const numeric = centralDifferences(params64[tensor], () => loss64(params64, x, B, sparsity).loss, H);
           expect(numeric.some((value) => Math.abs(value) > 1e-2)).toBe(true);
           expectClose(result.grads[tensor], numeric, 2e-4, 2e-5);
         });

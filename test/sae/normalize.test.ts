@@ -2,10 +2,7 @@
 // batches, x/c for the trainers that ask for it while the others see raw batches of the same stream, c in
 // training.json and read back on resume, and folding c into the weights: features ×c, reconstructions in raw units.
 
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { referenceKernels } from "../../compute/reference.js";
 import { estimateActivationScale, foldActivationScale, NormalizationError, scaleActivations } from "../../sae/normalize.js";
 import { createSae, type SaeParams, type SaeSpec } from "../../sae/params.js";
@@ -13,6 +10,8 @@ import { parseSweepConfig, runSweep, type ActivationSource } from "../../sae/swe
 import { jumpReluConfigSchema, JumpReluTrainer } from "../../sae/trainers/jumprelu.js";
 import { standardConfigSchema, StandardTrainer } from "../../sae/trainers/standard.js";
 import { expectClose } from "../compute/kernel-conformance.js";
+import { directoryFiles } from "../directory-files.js";
+import { temporaryDirs } from "../temporary-dir.js";
 import { uniformArray } from "./reference.js";
 
 const d = 8;
@@ -53,28 +52,7 @@ function expectedScale(): number {
   return Math.sqrt(total / 100);
 }
 
-const directories: string[] = [];
-afterAll(async () => {
-  for (const dir of directories) await rm(dir, { recursive: true, force: true });
-});
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "sae-normalize-"));
-  directories.push(dir);
-  return dir;
-}
-
-async function snapshot(dir: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const walk = async (sub: string) => {
-    for (const entry of await readdir(path.join(dir, sub), { withFileTypes: true })) {
-      const relative = path.join(sub, entry.name);
-      if (entry.isDirectory()) await walk(relative);
-      else files.set(relative, await readFile(path.join(dir, relative)));
-    }
-  };
-  await walk("");
-  return files;
-}
+const freshDir = temporaryDirs("sae-normalize-");
 
 describe("estimateActivationScale", () => {
   it("is √(mean over the first `count` batches of mean_b ‖x‖²), stopping where the data ends", async () => {
@@ -167,7 +145,7 @@ describe("a sweep with normalising and raw trainers", async () => {
   const straightDir = await freshDir();
   const source = new ArraySource();
   const straight = await runSweep({ config, source, outDir: straightDir, kernels: referenceKernels, openSource });
-  const straightFiles = await snapshot(straightDir);
+  const straightFiles = await directoryFiles(straightDir);
   const training = (i: number) => JSON.parse(straightFiles.get(`trainer_${i}/training.json`)!.toString());
 
   it("estimates c from the first 100 batches of a second copy of the stream, closes it, and trains from batch 0", () => {
@@ -213,7 +191,7 @@ describe("a sweep with normalising and raw trainers", async () => {
     const resumed = await runSweep({ config, source: new ArraySource(), outDir: dir, kernels: referenceKernels, openSource: open });
     expect(opened).toHaveLength(1);
     expect(resumed).toMatchObject({ resumedFrom: 5, completed: true, activationScales: straight.activationScales });
-    expect(await snapshot(dir)).toEqual(straightFiles);
+    expect(await directoryFiles(dir)).toEqual(straightFiles);
   });
 
   it("without openSource a normalising sweep is refused, naming the trainers", async () => {

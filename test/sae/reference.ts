@@ -1,5 +1,5 @@
 // Float64 references for the SAE tests, written directly from spec sae.md §0, §2.1, §2.2: the ReLU SAE forward pass
-// and its loss, loop by loop, plus seeded data helpers.
+// and its loss, loop by loop, plus seeded data helpers, central differences, the batch FVE and dictionary recovery.
 
 import { fillNormal } from "../../model/init.js";
 import { SaeRandom } from "../../sae/random.js";
@@ -127,6 +127,21 @@ export function sparseDictionary(dIn: number, count: number, seed: number) {
   };
 }
 
+/** Mean over the `count` unit true directions [count, dIn] of the best cosine with a unit decoder row [dSae, dIn]. */
+export function meanMaxCosine(directions: Float32Array, decoder: Float32Array, count: number, dSae: number, dIn: number): number {
+  let total = 0;
+  for (let t = 0; t < count; t++) {
+    let best = -1;
+    for (let i = 0; i < dSae; i++) {
+      let dot = 0;
+      for (let j = 0; j < dIn; j++) dot += directions[t * dIn + j] * decoder[i * dIn + j];
+      best = Math.max(best, dot);
+    }
+    total += best;
+  }
+  return total / count;
+}
+
 /** Row norms of w [rows, cols] in float64. */
 export function rowNorms(w: Float32Array, cols: number): number[] {
   const norms: number[] = [];
@@ -136,4 +151,34 @@ export function rowNorms(w: Float32Array, cols: number): number[] {
     norms.push(Math.sqrt(sum));
   }
   return norms;
+}
+
+/** Central differences of `f` with respect to every entry of one tensor (changed in place and restored). */
+export function centralDifferences(values: Float64Array, f: () => number, h = 1e-5): Float64Array {
+  const numeric = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const saved = values[i];
+    values[i] = saved + h;
+    const plus = f();
+    values[i] = saved - h;
+    const minus = f();
+    values[i] = saved;
+    numeric[i] = (plus - minus) / (2 * h);
+  }
+  return numeric;
+}
+
+/** spec §3 batch FVE in float64: 1 − Σ_d Var_b(x_d − x̂_d) / Σ_d Var_b(x_d), x and x̂ [batchSize, dIn]. */
+export function fve64(x: ArrayLike<number>, xHat: ArrayLike<number>, batchSize: number, dIn: number): number {
+  const sumOfSquares = (values: (b: number) => number) => {
+    const mean = Array.from({ length: batchSize }, (_, b) => values(b)).reduce((a, v) => a + v, 0) / batchSize;
+    return Array.from({ length: batchSize }, (_, b) => (values(b) - mean) ** 2).reduce((a, v) => a + v, 0);
+  };
+  let residualVariance = 0;
+  let totalVariance = 0;
+  for (let j = 0; j < dIn; j++) {
+    residualVariance += sumOfSquares((b) => x[b * dIn + j] - xHat[b * dIn + j]);
+    totalVariance += sumOfSquares((b) => x[b * dIn + j]);
+  }
+  return 1 - residualVariance / totalVariance;
 }

@@ -9,7 +9,7 @@ import { checkParams, createSae, SaeShapeError } from "../../sae/params.js";
 import { SaeRandom } from "../../sae/random.js";
 import { initReluSae, ReluSaePass, zeroReluSaeParams, type ReconKind, type ReluSaeParams } from "../../sae/trainers/relu-sae.js";
 import { expectClose } from "../compute/kernel-conformance.js";
-import { forward64, loss64, PARAM_NAMES, penalty64, rowNorms, toFloat64, uniformArray, type Sparsity64 } from "./reference.js";
+import { centralDifferences, forward64, loss64, PARAM_NAMES, penalty64, rowNorms, toFloat64, uniformArray, type Sparsity64 } from "./reference.js";
 
 const shape = { dIn: 6, dSae: 10 };
 const B = 8;
@@ -78,17 +78,7 @@ describe("ReLU SAE loss gradients against float64 central differences", () => {
 
       for (const tensor of PARAM_NAMES) {
         it(`∂L/∂${tensor}`, () => {
-          const values = params64[tensor];
-          const numeric = new Float64Array(values.length);
-          for (let i = 0; i < values.length; i++) {
-            const saved = values[i];
-            values[i] = saved + H;
-            const plus = loss64(params64, x, B, shape.dIn, shape.dSae, recon, sparsity).loss;
-            values[i] = saved - H;
-            const minus = loss64(params64, x, B, shape.dIn, shape.dSae, recon, sparsity).loss;
-            values[i] = saved;
-            numeric[i] = (plus - minus) / (2 * H);
-          }
+          const numeric = centralDifferences(params64[tensor], () => loss64(params64, x, B, shape.dIn, shape.dSae, recon, sparsity).loss, H);
           expect(numeric.some((value) => Math.abs(value) > 1e-2)).toBe(true);
           expectClose(result.grads[tensor], numeric, 2e-4, 2e-5);
         });

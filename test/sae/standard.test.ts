@@ -8,7 +8,7 @@ import { referenceKernels } from "../../compute/reference.js";
 import { selectKernels } from "../../compute/select.js";
 import { standardConfigSchema, StandardTrainer } from "../../sae/trainers/standard.js";
 import { TrainerStateError, type StepLog } from "../../sae/trainers/trainer.js";
-import { loss64, PARAM_NAMES, rowNorms, sparseDictionary, toFloat64, uniformArray } from "./reference.js";
+import { fve64, loss64, meanMaxCosine, PARAM_NAMES, rowNorms, sparseDictionary, toFloat64, uniformArray } from "./reference.js";
 
 const dIn = 8;
 const dSae = 24;
@@ -54,17 +54,7 @@ describe("StandardTrainer", () => {
         const stats = trainer.batchStats(batch);
         const l0 = expected.forward.f.reduce((count, value) => count + (value > 0 ? 1 : 0), 0) / B;
         expect(stats.l0).toBe(l0);
-        let residualVariance = 0;
-        let totalVariance = 0;
-        for (let j = 0; j < dIn; j++) {
-          const column = (values: (b: number) => number) => {
-            const mean = Array.from({ length: B }, (_, b) => values(b)).reduce((a, v) => a + v, 0) / B;
-            return Array.from({ length: B }, (_, b) => (values(b) - mean) ** 2).reduce((a, v) => a + v, 0);
-          };
-          residualVariance += column((b) => batch[b * dIn + j] - expected.forward.xHat[b * dIn + j]);
-          totalVariance += column((b) => batch[b * dIn + j]);
-        }
-        expect(stats.fve).toBeCloseTo(1 - residualVariance / totalVariance, 5);
+        expect(stats.fve).toBeCloseTo(fve64(batch, expected.forward.xHat, B, dIn), 5);
       }
     });
   }
@@ -170,16 +160,6 @@ describe("ground-truth recovery (superposition toy data)", async () => {
       kernels, dIn: 32, totalSteps: steps, batchSize: 256,
     });
     for (let step = 0; step < steps; step++) trainer.step(data.batch(256, 3), 256);
-    let total = 0;
-    for (let t = 0; t < 64; t++) {
-      let best = -1;
-      for (let i = 0; i < 128; i++) {
-        let dot = 0;
-        for (let j = 0; j < 32; j++) dot += data.directions[t * 32 + j] * trainer.params.W_dec[i * 32 + j];
-        best = Math.max(best, dot);
-      }
-      total += best;
-    }
-    expect(total / 64).toBeGreaterThanOrEqual(0.9);
+    expect(meanMaxCosine(data.directions, trainer.params.W_dec, 64, 128, 32)).toBeGreaterThanOrEqual(0.9);
   });
 });

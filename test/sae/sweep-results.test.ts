@@ -2,16 +2,16 @@
 // back; a JumpReLU trained on x/c reads raw activations after the fold (features ×c, reconstructions in raw units,
 // spec §1.4); metrics.json equals the metrics of the SAE read back; summary.json lists every trainer.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { referenceKernels } from "../../compute/reference.js";
 import { readSaeDirectory, SAE_METRICS_FILE } from "../../sae/files.js";
 import { reconstructionMetrics } from "../../sae/metrics.js";
 import { createSae } from "../../sae/params.js";
 import { parseSweepConfig, runSweep, type ActivationSource } from "../../sae/sweep.js";
 import { saveSweepResults, SUMMARY_FILE } from "../../sae/sweep-results.js";
+import { temporaryDirs } from "../temporary-dir.js";
 import { uniformArray } from "./reference.js";
 
 const d = 8;
@@ -28,15 +28,11 @@ class ArraySource implements ActivationSource {
   close(): void {}
 }
 
-const directories: string[] = [];
-afterAll(async () => {
-  for (const dir of directories) await rm(dir, { recursive: true, force: true });
-});
+const temporaryDir = temporaryDirs("sae-results-");
 
 describe("saveSweepResults", () => {
   it("writes each trainer's SAELens directory with metrics, folding the activation scale into normalised trainers", async () => {
-    const outDir = await mkdtemp(path.join(os.tmpdir(), "sae-results-"));
-    directories.push(outDir);
+    const outDir = await temporaryDir();
     const config = parseSweepConfig(
       {
         steps: 12, batchSize: B, logSteps: 4, checkpointSteps: null, dIn: d,
@@ -67,6 +63,7 @@ describe("saveSweepResults", () => {
       const dir = path.join(outDir, `trainer_${i}`);
       const saved = await readSaeDirectory(dir);
       expect(saved.trainer).toBe(trainer.config.trainer);
+      if (trainer.config.trainer.includes("topk")) expect(saved.spec.k).toBe(3); // cfg k (topk), metadata.k (batch_topk)
       const sae = createSae(referenceKernels, saved.spec, saved.params);
       const metricsFile = JSON.parse(await readFile(path.join(dir, SAE_METRICS_FILE), "utf8"));
       const { metrics, density } = reconstructionMetrics(sae, rows, tokens);

@@ -3,10 +3,9 @@
 // step and keeps the last good checkpoint; a source of the wrong width is refused naming both widths.
 
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { referenceKernels } from "../../compute/reference.js";
 import {
   ActivationMismatchError,
@@ -19,6 +18,8 @@ import {
   type SweepConfig,
 } from "../../sae/sweep.js";
 import { uniformArray } from "./reference.js";
+import { directoryFiles } from "../directory-files.js";
+import { temporaryDirs } from "../temporary-dir.js";
 
 const d = 8;
 const B = 16;
@@ -71,29 +72,8 @@ const config: SweepConfig = parseSweepConfig(
   "sweep",
 );
 
-const directories: string[] = [];
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "sae-sweep-"));
-  directories.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  for (const dir of directories) await rm(dir, { recursive: true, force: true });
-});
+const freshDir = temporaryDirs("sae-sweep-");
 
-/** Every file of a sweep directory (relative path → bytes), checkpoint dirs included. */
-async function snapshot(dir: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const walk = async (sub: string) => {
-    for (const entry of await readdir(path.join(dir, sub), { withFileTypes: true })) {
-      const relative = path.join(sub, entry.name);
-      if (entry.isDirectory()) await walk(relative);
-      else files.set(relative, await readFile(path.join(dir, relative)));
-    }
-  };
-  await walk("");
-  return files;
-}
 
 const run = (outDir: string, source: ActivationSource, extra: Partial<Parameters<typeof runSweep>[0]> = {}) =>
   runSweep({ config, source, outDir, kernels: referenceKernels, ...extra });
@@ -106,7 +86,7 @@ describe("a sweep", async () => {
       if (step === 0) trainingBeforeStep0 = JSON.parse(readFileSync(path.join(straightDir, "trainer_3/training.json"), "utf8"));
     },
   });
-  const straightFiles = await snapshot(straightDir);
+  const straightFiles = await directoryFiles(straightDir);
 
   it("trains every trainer on the same batches and writes trainer_<i>/ with training.json, log.jsonl, a final checkpoint", async () => {
     expect(straight).toMatchObject({ stepsDone: 30, completed: true, resumedFrom: null });
@@ -149,7 +129,7 @@ describe("a sweep", async () => {
     const resumed = await run(dir, source);
     expect(resumed).toMatchObject({ stepsDone: 30, completed: true, resumedFrom: 14 });
     expect(source.batchesRead).toBe(30);
-    expect(await snapshot(dir)).toEqual(straightFiles);
+    expect(await directoryFiles(dir)).toEqual(straightFiles);
     for (let i = 0; i < 4; i++) expect(resumed.trainers[i].state()).toEqual(straight.trainers[i].state());
   });
 
@@ -163,7 +143,7 @@ describe("a sweep", async () => {
     const resumed = await run(dir, source);
     expect(resumed.resumedFrom).toBe(11);
     expect(source.batchesRead).toBe(30);
-    expect(await snapshot(dir)).toEqual(straightFiles);
+    expect(await directoryFiles(dir)).toEqual(straightFiles);
   });
 
   it("resuming with a different trainer config is refused, naming the file", async () => {

@@ -32,7 +32,7 @@ import {
 } from "../../sae/trainers/topk-sae.js";
 import { TrainerConfigError } from "../../sae/trainers/trainer.js";
 import { expectClose } from "../compute/kernel-conformance.js";
-import { forward64, PARAM_NAMES, rowNorms, sparseDictionary, toFloat64, uniformArray, type Params64 } from "./reference.js";
+import { centralDifferences, forward64, meanMaxCosine, PARAM_NAMES, rowNorms, sparseDictionary, toFloat64, uniformArray, type Params64 } from "./reference.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // float64 references, written from the spec
@@ -112,20 +112,6 @@ function topkLoss64(p: Params64, x: ArrayLike<number>, B: number, dIn: number, d
   const { mse, e } = mse64(x, forward.xHat, B, dIn);
   const { auxk, preNorm } = aux.dead.length === 0 ? { auxk: 0, preNorm: 0 } : auxk64(p, forward.a, aux.e ?? e, B, dIn, dSae, aux.dead, aux.kAux);
   return { loss: mse + aux.alpha * auxk, mse, auxk, preNorm, e, forward };
-}
-
-function meanMaxCosine(directions: Float32Array, decoder: Float32Array, count: number, dSae: number, dIn: number): number {
-  let total = 0;
-  for (let t = 0; t < count; t++) {
-    let best = -1;
-    for (let i = 0; i < dSae; i++) {
-      let dot = 0;
-      for (let j = 0; j < dIn; j++) dot += directions[t * dIn + j] * decoder[i * dIn + j];
-      best = Math.max(best, dot);
-    }
-    total += best;
-  }
-  return total / count;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -280,17 +266,7 @@ describe("loss gradients incl. AuxK against float64 central differences", () => 
 
       for (const tensor of PARAM_NAMES) {
         it(`∂L/∂${tensor}`, () => {
-          const values = params64[tensor];
-          const numeric = new Float64Array(values.length);
-          for (let i = 0; i < values.length; i++) {
-            const saved = values[i];
-            values[i] = saved + H;
-            const plus = topkLoss64(params64, x, B, shape.dIn, shape.dSae, k, mode, { dead, kAux, alpha, e }).loss;
-            values[i] = saved - H;
-            const minus = topkLoss64(params64, x, B, shape.dIn, shape.dSae, k, mode, { dead, kAux, alpha, e }).loss;
-            values[i] = saved;
-            numeric[i] = (plus - minus) / (2 * H);
-          }
+          const numeric = centralDifferences(params64[tensor], () => topkLoss64(params64, x, B, shape.dIn, shape.dSae, k, mode, { dead, kAux, alpha, e }).loss, H);
           expect(numeric.some((value) => Math.abs(value) > 1e-2)).toBe(true);
           expectClose(grads[tensor], numeric, 2e-4, 2e-5);
         });

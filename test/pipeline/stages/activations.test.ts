@@ -1,34 +1,24 @@
 // The activations stage: caches the model stage's checkpoint over the games stage's dataset into <stage dir>/cache,
 // with the default hook by depth, and is skipped when run again.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { initTfjs } from "../../../compute/tfjs.js";
+import { describe, expect, it } from "vitest";
 import { readCacheManifest } from "../../../data/cache-manifest.js";
 import { verifyCache } from "../../../data/cache-inspect.js";
-import { saveGpt } from "../../../model/checkpoint.js";
-import { createGpt, disposeGpt } from "../../../model/gpt.js";
 import { parsePipelineConfig } from "../../../pipeline/config.js";
 import { runPipeline } from "../../../pipeline/runner.js";
 import { STAGES } from "../../../pipeline/stages/index.js";
-import { tinyTrainConfig } from "../../model/train-fixtures.js";
+import { saveTinyCheckpoint } from "../../model/tiny-checkpoint.js";
+import { temporaryDirs } from "../../temporary-dir.js";
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const temporaryDir = temporaryDirs("saec-activations-stage-");
 
 describe("activations stage", () => {
   it("caches a split of the games through the model stage's checkpoint, then skips when nothing changed", async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), "saec-activations-stage-"));
-    dirs.push(root);
-    const { tf } = await initTfjs();
+    const root = await temporaryDir();
     const checkpoint = path.join(root, "ckpt");
-    const model = createGpt(tf, tinyTrainConfig(8));
-    await saveGpt(model, checkpoint);
-    disposeGpt(model);
+    await saveTinyCheckpoint(checkpoint, 8);
     const config = parsePipelineConfig(
       {
         name: "a", runsDir: root,

@@ -1,10 +1,9 @@
 // The model stage: trains a preset on the games stage's dataset with the preset's recipe (overridable), or
 // copies and evaluates a given checkpoint; a changed checkpoint file reruns it.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { initTfjs } from "../../../compute/tfjs.js";
 import { loadGpt, saveGpt } from "../../../model/checkpoint.js";
 import { presetConfig } from "../../../model/config.js";
@@ -13,16 +12,9 @@ import { parsePipelineConfig } from "../../../pipeline/config.js";
 import { runPipeline } from "../../../pipeline/runner.js";
 import { STAGES } from "../../../pipeline/stages/index.js";
 import { resolvedTrainSettings } from "../../../pipeline/stages/model.js";
+import { temporaryDirs } from "../../temporary-dir.js";
 
-const dirs: string[] = [];
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "saec-model-stage-"));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const temporaryDir = temporaryDirs("saec-model-stage-");
 
 async function run(runsDir: string, model: Record<string, unknown>) {
   const config = parsePipelineConfig({ name: "m", runsDir, stages: { games: { count: 300 }, model } }, STAGES);

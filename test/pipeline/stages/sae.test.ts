@@ -1,33 +1,23 @@
 // The sae stage: a tiny sweep on the activations stage's cache, evaluated on held-out games through the model stage's
 // checkpoint; SAELens directories and per-trainer metrics in the stage manifest; skipped when run again.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { initTfjs } from "../../../compute/tfjs.js";
-import { saveGpt } from "../../../model/checkpoint.js";
-import { createGpt, disposeGpt } from "../../../model/gpt.js";
+import { describe, expect, it } from "vitest";
 import { ConfigError, parsePipelineConfig } from "../../../pipeline/config.js";
 import { runPipeline } from "../../../pipeline/runner.js";
 import { STAGES } from "../../../pipeline/stages/index.js";
 import { readSaeDirectory } from "../../../sae/files.js";
-import { tinyTrainConfig } from "../../model/train-fixtures.js";
+import { saveTinyCheckpoint } from "../../model/tiny-checkpoint.js";
+import { temporaryDirs } from "../../temporary-dir.js";
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const temporaryDir = temporaryDirs("saec-sae-stage-");
 
 describe("sae stage", () => {
   it("trains the sweep on the cache, saves SAELens directories with held-out metrics, then skips when nothing changed", async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), "saec-sae-stage-"));
-    dirs.push(root);
-    const { tf } = await initTfjs();
+    const root = await temporaryDir();
     const checkpoint = path.join(root, "ckpt");
-    const model = createGpt(tf, tinyTrainConfig(8));
-    await saveGpt(model, checkpoint);
-    disposeGpt(model);
+    await saveTinyCheckpoint(checkpoint, 8);
     const raw = {
       name: "s", runsDir: root, seed: 5,
       stages: {
