@@ -138,11 +138,12 @@ describe("UciEngine against a fake engine", () => {
 
   it("times out a binary that never says uciok", async () => {
     const fake = writeFakeUciEngine(scratch, { mode: "mute" });
-    await expect(UciEngine.start({ binary: fake.binary, timeoutMs: 300 })).rejects.toThrow(
-      new EngineTimeoutError(fake.binary, "uci", "uciok", 300),
+    // 2 s: long enough for the fake (a Node script) to start and write its pid on a busy machine.
+    await expect(UciEngine.start({ binary: fake.binary, timeoutMs: 2000 })).rejects.toThrow(
+      new EngineTimeoutError(fake.binary, "uci", "uciok", 2000),
     );
     const pid = Number(readFileSync(fake.pidFile, "utf8"));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let waited = 0; waited < 5000 && !processGone(pid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(processGone(pid)).toBe(true);
   });
 });
