@@ -9,6 +9,7 @@
 //                                               columnRows, columnValues)
 //     gather(features, B, maxActive) → boolean  fills the by-row sets from f ≠ 0; false, sets incomplete, as soon as
 //                                               more than maxActive entries are found (the auto switch gives up)
+//     gatherColumns(compact, B, columns, width)   the same from a compact [B, width] matrix of features columns[j]
 //     indexByFeature()                          fills the by-feature view from the by-row one (sparseBackward needs it)
 //     activeFraction                            nnz / (B·dSae)
 //   sparseDecode(sets, W_dec, dIn, bias, out)   out_b = bias + Σ_{i∈A_b} f_{b,i}·W_dec[i,:] (bias null: AuxK, no b_dec)
@@ -97,6 +98,43 @@ export class ActiveSets {
     rowOffsets[batchSize] = n;
     this.nnz = n;
     return true;
+  }
+
+  /**
+   * The by-row sets of a compact [batchSize, width] matrix whose column j is feature columns[j] (columns increasing,
+   * e.g. AuxK's f_aux over the dead features): entries ≠ 0, by feature index. Always complete (no maxActive).
+   */
+  gatherColumns(compact: Float32Array, batchSize: number, columns: Int32Array, width: number): void {
+    const { dSae } = this;
+    if (compact.length !== batchSize * width) {
+      throw new RangeError(`ActiveSets.gatherColumns: compact has ${compact.length} values, expected [${batchSize}, ${width}] = ${batchSize * width}`);
+    }
+    if (columns.length < width) throw new RangeError(`ActiveSets.gatherColumns: ${columns.length} column indices for width ${width}`);
+    for (let j = 0; j < width; j++) {
+      if (!(columns[j] >= 0 && columns[j] < dSae) || (j > 0 && columns[j] <= columns[j - 1])) {
+        throw new RangeError(`ActiveSets.gatherColumns: columns[${j}] = ${columns[j]}, expected increasing feature indices in [0, ${dSae})`);
+      }
+    }
+    if (this.rowOffsets.length !== batchSize + 1) this.rowOffsets = new Int32Array(batchSize + 1);
+    this.batchSize = batchSize;
+    let n = 0;
+    for (let e = 0; e < compact.length; e++) if (compact[e] !== 0) n++;
+    this.reserve(n, 0);
+    const { rowOffsets, featureIndices: indices, values } = this;
+    n = 0;
+    for (let b = 0; b < batchSize; b++) {
+      rowOffsets[b] = n;
+      const o = b * width;
+      for (let j = 0; j < width; j++) {
+        const value = compact[o + j];
+        if (value === 0) continue;
+        indices[n] = columns[j];
+        values[n] = value;
+        n++;
+      }
+    }
+    rowOffsets[batchSize] = n;
+    this.nnz = n;
   }
 
   /** The by-feature (CSC) view of the by-row sets, by a counting sort (rows stay in increasing order). */

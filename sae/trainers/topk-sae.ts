@@ -10,19 +10,25 @@
 //   TokensSinceFired                      dead tracking (tokens since each feature was last selected/fired)
 //   tokenThresholdSample / batchThresholdSample / updateThreshold   θ's m and EMA
 //   SelectionMode ("row" | "batch")
-//   TopKSaePass(kernels, shape)           dense path, buffers reused across steps:
+//   TopKSaePass(kernels, shape, options?) buffers reused across steps; options { kernelPath, densityThreshold }
+//                                         (default "dense") pick the spec §7 sparse-kernel path as the ReLU SAE's:
 //     forward(params, x, B, k, mode)      a, f (top-k, ties → lower index), x̂; marks `fired`
 //     reconstructionLoss(x)               mean_b ‖x − x̂‖²; writes ∂/∂x̂
 //     auxK(params, x, dead, D, kMax, α)   AuxK over the dead features, e = x − x̂ held constant
 //     backward(params, grads)             every ∂L/∂param (AuxK included when auxK ran this step)
-// A sparse-kernel path (spec §7) would implement the same forward/reconstructionLoss/auxK/backward signatures.
+//     path                                the path the last forward took (auxK and backward follow it)
+// Sparse path (spec §7): the encoder and the selection stay dense; x̂ from the kept entries (f ≠ 0: selected zeros
+// add nothing and pass no gradient), AuxK's ê from a second active set over the dead features (no b_dec), and the
+// backward over both sets (AuxK accumulated), db_dec = Σ_b g_b − W_enc·db_enc once at the end as the dense path.
 
 import type { Kernels } from "../../compute/kernels.js";
 import { FLOAT32_EPSILON } from "../optim.js";
 import { SaeShapeError, type SaeShape } from "../params.js";
 import type { SaeRandom } from "../random.js";
 import { keepTopK } from "../top-k.js";
+import { ActiveSets, sparseBackward, sparseDecode } from "./active-sets.js";
 import { zeroReluSaeParams, type ReluSaeParams } from "./relu-sae.js";
+import type { ChosenKernelPath, KernelPathOptions } from "./sparse-relu-sae.js";
 
 /** How a Kaiming-uniform tied init draws W_dec; the TopK and JumpReLU references differ in all three (spec §2.5, §2.7). */
 export interface KaimingTiedInit {
@@ -164,6 +170,12 @@ export class TopKSaePass {
   /** AuxK's dead features of this step ([0, auxCount) used; 0 = no AuxK gradient this step). */
   readonly deadFeatures: Int32Array;
   auxCount = 0;
+  /** The path of the last forward (auxK and backward follow it). */
+  path: ChosenKernelPath = "dense";
+  /** The kept entries of f (valid after a sparse forward). */
+  readonly active: ActiveSets;
+  /** AuxK's entries f_aux over the dead features (valid after a sparse auxK with D > 0). */
+  readonly auxActive: ActiveSets;
   private readonly negatedDecoderBias: Float32Array; // [dIn]
   private readonly rowScratch: Float32Array; // [dSae]
   // AuxK buffers, compact over the D dead features; grown on demand, used through views of the step's size
@@ -175,7 +187,13 @@ export class TopKSaePass {
   constructor(
     private readonly kernels: Kernels,
     readonly shape: SaeShape,
+    readonly options: KernelPathOptions = { kernelPath: "dense", densityThreshold: 0 },
   ) {
+    if (!(options.densityThreshold >= 0 && options.densityThreshold <= 1)) {
+      throw new RangeError(`TopKSaePass: densityThreshold = ${options.densityThreshold}, expected a fraction in [0, 1]`);
+    }
+    this.active = new ActiveSets(shape.dSae);
+    this.auxActive = new ActiveSets(shape.dSae);
     this.fired = new Uint8Array(shape.dSae);
     this.deadFeatures = new Int32Array(shape.dSae);
     this.negatedDecoderBias = new Float32Array(shape.dIn);
@@ -219,9 +237,22 @@ export class TopKSaePass {
       keepTopK(activations, features, 0, batchSize * dSae, k * batchSize, features);
       for (let b = 0; b < batchSize; b++) for (let i = 0; i < dSae; i++) if (features[b * dSae + i] > 0) fired[i] = 1;
     }
+    this.auxCount = 0;
+    this.path = this.choosePath();
+    if (this.path === "sparse") {
+      sparseDecode(this.active, params.W_dec, dIn, params.b_dec, this.reconstruction);
+      return;
+    }
     kernels.sgemm(false, false, batchSize, dIn, dSae, 1, features, params.W_dec, 0, this.reconstruction);
     kernels.biasAdd(this.reconstruction, params.b_dec, this.reconstruction, false);
-    this.auxCount = 0;
+  }
+
+  /** "sparse" gathers every kept entry; "auto" gives up (dense) once more than the threshold's share is found. */
+  private choosePath(): ChosenKernelPath {
+    const { kernelPath, densityThreshold } = this.options;
+    if (kernelPath === "dense") return "dense";
+    const maxActive = kernelPath === "sparse" ? Number.POSITIVE_INFINITY : Math.floor(densityThreshold * this.batchSize * this.shape.dSae);
+    return this.active.gather(this.features, this.batchSize, maxActive) ? "sparse" : "dense";
   }
 
   /** mean_b ‖x − x̂‖²; writes ∂/∂x̂ = 2(x̂ − x)/B into reconstructionGrad. */
@@ -243,13 +274,17 @@ export class TopKSaePass {
     if (dead !== this.deadFeatures) this.deadFeatures.set(dead.subarray(0, D));
     dead = this.deadFeatures;
     for (let i = 0; i < B * dIn; i++) this.residual[i] = x[i] - this.reconstruction[i];
-    for (let j = 0; j < D; j++) aux.decoder.set(params.W_dec.subarray(dead[j] * dIn, (dead[j] + 1) * dIn), j * dIn);
+    const sparse = this.path === "sparse";
+    if (!sparse) for (let j = 0; j < D; j++) aux.decoder.set(params.W_dec.subarray(dead[j] * dIn, (dead[j] + 1) * dIn), j * dIn);
     const kAux = Math.min(auxkMax, D);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < D; j++) aux.features[b * D + j] = this.activations[b * dSae + dead[j]];
       keepTopK(aux.features, aux.features, b * D, D, kAux, this.rowScratch);
     }
-    kernels.sgemm(false, false, B, dIn, D, 1, aux.features, aux.decoder, 0, this.auxReconstruction);
+    if (sparse) {
+      this.auxActive.gatherColumns(aux.features, B, dead, D);
+      sparseDecode(this.auxActive, params.W_dec, dIn, null, this.auxReconstruction);
+    } else kernels.sgemm(false, false, B, dIn, D, 1, aux.features, aux.decoder, 0, this.auxReconstruction);
     const columnMeans = new Float64Array(dIn);
     for (let b = 0; b < B; b++) for (let j = 0; j < dIn; j++) columnMeans[j] += this.residual[b * dIn + j] / B;
     let errorSq = 0;
@@ -289,6 +324,10 @@ export class TopKSaePass {
 
   /** Gradients of mean_b ‖x − x̂‖² (+ α·AuxK when auxK ran this step) into `grads`. */
   backward(params: ReluSaeParams, grads: ReluSaeParams): void {
+    if (this.path === "sparse") {
+      this.sparseBackward(params, grads);
+      return;
+    }
     const B = this.batchSize;
     const { dIn, dSae } = this.shape;
     const kernels = this.kernels;
@@ -312,6 +351,24 @@ export class TopKSaePass {
     // encoder: dW_enc = (x − b_dec)ᵀ·∂z, db_enc = Σ_b ∂z, and b_dec's encoder-side term −W_enc·db_enc
     kernels.sgemm(true, false, dIn, dSae, B, 1, this.centered, this.featureGrad, 0, grads.W_enc);
     kernels.columnSums(this.featureGrad, grads.b_enc);
+    kernels.sgemm(false, false, dIn, 1, dSae, -1, params.W_enc, grads.b_enc, 1, grads.b_dec);
+  }
+
+  /**
+   * spec §7 over the kept entries, then AuxK's entries accumulated (its g = ∂(α·AuxK)/∂ê, no sparsity term);
+   * db_dec = Σ_b ∂x̂ − W_enc·db_enc once, db_enc holding both. featureGrad is not written on this path.
+   */
+  private sparseBackward(params: ReluSaeParams, grads: ReluSaeParams): void {
+    const { dIn, dSae } = this.shape;
+    const kernels = this.kernels;
+    const common = { dIn, encoderInput: this.centered, W_dec: params.W_dec, featureGrad: null, l1PerRow: 0 };
+    this.active.indexByFeature();
+    sparseBackward({ ...common, sets: this.active, outputGrad: this.reconstructionGrad }, grads, false);
+    if (this.auxCount > 0) {
+      this.auxActive.indexByFeature();
+      sparseBackward({ ...common, sets: this.auxActive, outputGrad: this.auxGrad }, grads, true);
+    }
+    kernels.columnSums(this.reconstructionGrad, grads.b_dec);
     kernels.sgemm(false, false, dIn, 1, dSae, -1, params.W_enc, grads.b_enc, 1, grads.b_dec);
   }
 }

@@ -6,7 +6,8 @@
 // Interface:
 //   topKFamilyFields                      zod fields: baseTrainerFields + k, auxkAlpha (1/32), thresholdBeta (0.999),
 //                                         thresholdStart (1000 scaled), deadTokens (10M tokens scaled), kAnnealSteps (null),
-//                                         normalize ("none")
+//                                         normalize ("none"), kernelPath ("auto"), sparseDensityThreshold (null):
+//                                         the ReLU trainers' spec §7 fields (relu-trainer.ts), same meaning
 //   TopKFamilyInput, TopKFamilyConfig, resolveTopKFamilyConfig(input, context, trainer)
 //   annealedK(step, k, dIn, K)            spec §2.5 k-anneal
 //   TopKFamilyTrainer(config, kernels, mode)   abstract; a subclass supplies sae() (and thresholdChanged())
@@ -19,6 +20,7 @@ import { SaeShapeError, type Architecture, type Sae } from "../params.js";
 import { SaeRandom } from "../random.js";
 import { lrFactor, REFERENCE_SCHEDULE, resolveScheduleValue, type LrSchedule } from "../schedule.js";
 import { baseTrainerFields, resolveBaseConfig, type ResolvedBaseConfig } from "./base-config.js";
+import { reluTrainerFields } from "./relu-trainer.js";
 import { RELU_SAE_PARAM_NAMES, zeroReluSaeParams, type ReluSaeParams } from "./relu-sae.js";
 import {
   batchThresholdSample,
@@ -31,6 +33,7 @@ import {
   type AuxKResult,
   type SelectionMode,
 } from "./topk-sae.js";
+import { SPARSE_BREAK_EVEN, type KernelPath } from "./sparse-relu-sae.js";
 import { checkCheckpointHeader, lastBatchStats, restoreRandom, restoreTrained, saveRandom, saveTrained } from "./trainer-state.js";
 import {
   checkpointTensor,
@@ -59,6 +62,10 @@ export const topKFamilyFields = {
   kAnnealSteps: z.number().int().positive().nullable().default(null),
   /** spec §1.4: train on x/c (the sweep scales the batches and folds c, θ included, into the saved SAE). */
   normalize: z.enum(NORMALIZATIONS).default("none"),
+  /** spec §7: "auto" takes the sparse-kernel path on steps whose kept fraction is at most sparseDensityThreshold. */
+  kernelPath: reluTrainerFields.kernelPath,
+  /** null (default): the compute provider's measured break-even (SPARSE_BREAK_EVEN), left unresolved. */
+  sparseDensityThreshold: reluTrainerFields.sparseDensityThreshold,
 };
 
 const topKFamilySchema = z.strictObject(topKFamilyFields);
@@ -74,6 +81,8 @@ export interface TopKFamilyConfig extends ResolvedBaseConfig {
   deadTokens: number;
   kAnnealSteps: number | null;
   normalize: Normalization;
+  kernelPath: KernelPath;
+  sparseDensityThreshold: number | null;
   /** spec §6 item 2: the init this trainer uses. */
   init: "kaiming-uniform-tied, b_dec = geometric median of batch 0";
 }
@@ -111,6 +120,8 @@ export function resolveTopKFamilyConfig(input: TopKFamilyInput, context: Trainer
     deadTokens: resolve("deadTokens", input.deadTokens, REFERENCE_SCHEDULE.deadTokens),
     kAnnealSteps,
     normalize: input.normalize,
+    kernelPath: input.kernelPath,
+    sparseDensityThreshold: input.sparseDensityThreshold,
     init: "kaiming-uniform-tied, b_dec = geometric median of batch 0",
   };
 }
@@ -144,7 +155,8 @@ export abstract class TopKFamilyTrainer implements Trainer {
     this.random = new SaeRandom(config.seed);
     this.params = initTopKSae(shape, this.random);
     this.grads = zeroReluSaeParams(shape);
-    this.pass = new TopKSaePass(kernels, shape);
+    const densityThreshold = config.sparseDensityThreshold ?? SPARSE_BREAK_EVEN[kernels.name];
+    this.pass = new TopKSaePass(kernels, shape, { kernelPath: config.kernelPath, densityThreshold });
     this.tokensSinceFired = new TokensSinceFired(config.dSae);
     const { beta1, beta2, eps } = config.adam;
     this.optimizer = new ConstrainedAdam(kernels, this.params as unknown as TensorMap, { beta1, beta2, eps, constraint: CLIPPED_UNIT_NORM_DECODER(config.dIn) });
@@ -190,6 +202,7 @@ export abstract class TopKFamilyTrainer implements Trainer {
       reconstruction: mse,
       mse,
       sparsity: 0,
+      kernelPath: pass.path,
       state: { k, threshold: this.threshold, dead_features: deadCount, auxk_loss: auxk?.auxk ?? 0, pre_norm_auxk_loss: auxk?.preNorm ?? null },
     };
   }
