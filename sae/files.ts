@@ -52,6 +52,8 @@ export interface SaeSite {
   contextSize: number;
   /** The game dataset's id (`<contentHash>:<split>` for our caches). */
   datasetPath: string;
+  /** SHA-256 of the model's model.safetensors (metadata.sae_circuits.model_sha256), when known. */
+  modelSha256?: string;
 }
 
 /** An SAE as a directory holds it. */
@@ -105,7 +107,7 @@ export function saeCfg(saved: SavedSae): SaeCfg {
   // θ < 0 is the "never updated" initial −1 (spec §2.5): left out, so the file holds no threshold to encode with
   if (spec.architecture === "topk" && spec.topkThreshold !== undefined && spec.topkThreshold >= 0) metadata.topk_threshold = spec.topkThreshold;
   if (spec.architecture === "jumprelu" && spec.k !== undefined) metadata.k = spec.k; // BatchTopK
-  metadata.sae_circuits = { trainer, training: SAE_TRAINING_FILE };
+  metadata.sae_circuits = { trainer, training: SAE_TRAINING_FILE, ...(site.modelSha256 ? { model_sha256: site.modelSha256 } : {}) };
   return {
     architecture: spec.architecture,
     d_in: spec.dIn,
@@ -230,8 +232,9 @@ function parseCfg(file: string, value: unknown): Omit<SaeDirectory, "params" | "
       spec.topkThreshold = threshold;
     }
   }
-  const circuits = metadata.sae_circuits as { trainer?: unknown } | undefined;
+  const circuits = metadata.sae_circuits as { trainer?: unknown; model_sha256?: unknown } | undefined;
   const trainer = typeof circuits?.trainer === "string" ? circuits.trainer : cfg.architecture;
+  if (typeof circuits?.model_sha256 === "string") site.modelSha256 = circuits.model_sha256;
   if (cfg.architecture === "jumprelu" && metadata.k !== undefined && metadata.k !== null) {
     if (!Number.isInteger(metadata.k) || (metadata.k as number) < 1) throw new SaeFileError(file, `metadata.k: expected a positive integer, found ${JSON.stringify(metadata.k)}`);
     spec.k = metadata.k as number;

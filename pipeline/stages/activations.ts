@@ -2,8 +2,6 @@
 // activations at the chosen hooks cached as Arrow shards (data/activation-cache.ts) in `<stage dir>/cache/`. An
 // interrupted attempt resumes from its last complete shard group.
 
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { readDatasetDirectory, readDatasetManifest } from "../../boards/dataset-directory.js";
@@ -13,6 +11,7 @@ import { cacheActivations, defaultCacheHook, type CacheActivationsResult } from 
 import { loadGpt, MODEL_WEIGHTS_FILE } from "../../model/checkpoint.js";
 import { disposeGpt } from "../../model/gpt.js";
 import { TRAIN_MODEL_DIR } from "../../model/train.js";
+import { fileSha256 } from "../../io/file-hash.js";
 import { defineStage } from "../stage.js";
 import { DATASET_DIR } from "./games.js";
 
@@ -37,12 +36,6 @@ export interface ActivationsJobHooks {
   signal?: AbortSignal;
   progress?(done: number, total: number, unit: string): void;
   log?(message: string): void;
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 /** Caches the activations `config` asks for, of the checkpoint in `modelDir` over the dataset in `datasetDir`, into `out`. */

@@ -3,8 +3,10 @@
 
 import type { StageRegistry } from "../stage.js";
 import { activationsStage } from "./activations.js";
+import { evalStage } from "./eval.js";
 import { gamesStage } from "./games.js";
 import { modelStage } from "./model.js";
+import { probeStage } from "./probe.js";
 import { saeStage } from "./sae.js";
 
-export const STAGES = [gamesStage, modelStage, activationsStage, saeStage] as unknown as StageRegistry;
+export const STAGES = [gamesStage, modelStage, activationsStage, saeStage, evalStage, probeStage] as unknown as StageRegistry;

@@ -161,7 +161,13 @@ export async function runSaeTrainJob(job: SaeTrainJob, hooks: SaeJobHooks = {}):
   if (!result.completed) throw new Error(`interrupted after ${result.stepsDone} of ${steps} steps; run again to resume from the checkpoint in ${out}`);
   if (result.resumedFrom !== null) hooks.log?.(`resumed from step ${result.resumedFrom}`);
 
-  const site: SaeSite = { modelName: manifest.model.name, hookName: hook, contextSize: manifest.model.n_ctx, datasetPath: manifest.dataset.id };
+  const site: SaeSite = {
+    modelName: manifest.model.name,
+    hookName: hook,
+    contextSize: manifest.model.n_ctx,
+    datasetPath: manifest.dataset.id,
+    modelSha256: manifest.model.sha256,
+  };
   let model: Gpt | null = null;
   try {
     let evalSet: EvalSet;
@@ -184,7 +190,7 @@ export async function runSaeTrainJob(job: SaeTrainJob, hooks: SaeJobHooks = {}):
 
 export const saeStage = defineStage({
   name: "sae",
-  version: "1",
+  version: "2",
   description: "train a sweep of SAEs in lock-step on cached activations; save SAELens directories with metrics and loss recovered",
   configSchema: saeStageConfigSchema,
   inputs: ["games", "model", "activations"],
