@@ -9,10 +9,12 @@ import { writeJsonAtomic } from "../../io/atomic-write.js";
 import { writeParquetTable, type ColumnSpec } from "../../io/parquet-table.js";
 import type { FeatureAnnotation } from "./annotations.js";
 import type { BoardMetrics } from "./board-eval.js";
+import type { FeatureThresholds } from "./thresholds.js";
 
 export const BOARD_METRICS_FILE = "board_metrics.json";
 export const BOARD_METRICS_TABLE = "board_metrics.parquet";
 export const FEATURE_ANNOTATIONS_FILE = "feature_annotations.parquet";
+export const FEATURE_THRESHOLDS_FILE = "feature_thresholds.parquet";
 export const COMPARISON_FILE = "board_comparison.json";
 export const COMPARISON_TABLE = "board_comparison.parquet";
 
@@ -68,14 +70,28 @@ function annotationColumns(annotations: readonly FeatureAnnotation[]): ColumnSpe
   ];
 }
 
-/** Writes board_metrics.json, board_metrics.parquet and feature_annotations.parquet into `dir`. */
-export async function writeBoardResults(dir: string, metrics: BoardMetrics, annotations: readonly FeatureAnnotation[]): Promise<string[]> {
+/** spec §3–4 per feature: alive on the firing sample, |max activation|, and the thresholds τ_k = t_k·max it implies. */
+function thresholdColumns(thresholds: FeatureThresholds): ColumnSpec[] {
+  const features = Int32Array.from({ length: thresholds.nFeatures }, (_, f) => f);
+  return [
+    { name: "feature", type: "int32", values: features },
+    { name: "alive", type: "int32", values: Int32Array.from(features, (f) => (thresholds.aliveIndex[f] >= 0 ? 1 : 0)) },
+    { name: "max_activation", type: "float64", values: Float64Array.from(thresholds.maxActivation) },
+  ];
+}
+
+/**
+ * Writes board_metrics.json, board_metrics.parquet, feature_annotations.parquet and feature_thresholds.parquet into
+ * `dir`; board_metrics.json last, so its presence means the set is complete.
+ */
+export async function writeBoardResults(dir: string, metrics: BoardMetrics, annotations: readonly FeatureAnnotation[], thresholds: FeatureThresholds): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const provenance = { "sae_circuits.dictionary": metrics.dictionary, "sae_circuits.model": metrics.model, "sae_circuits.hook": metrics.hook };
-  const files = [path.join(dir, BOARD_METRICS_TABLE), path.join(dir, FEATURE_ANNOTATIONS_FILE), path.join(dir, BOARD_METRICS_FILE)];
+  const files = [BOARD_METRICS_TABLE, FEATURE_ANNOTATIONS_FILE, FEATURE_THRESHOLDS_FILE, BOARD_METRICS_FILE].map((name) => path.join(dir, name));
   await writeParquetTable(files[0], functionRows(metrics), provenance);
   await writeParquetTable(files[1], annotationColumns(annotations), provenance);
-  await writeJsonAtomic(files[2], metrics); // last: its presence means the three files are complete
+  await writeParquetTable(files[2], thresholdColumns(thresholds), provenance);
+  await writeJsonAtomic(files[3], metrics);
   return files;
 }
 

@@ -93,8 +93,8 @@ export async function runBoardEval(
     const rows: ComparisonRow[] = [];
     for (const [i, dictionary] of dictionaries.entries()) {
       const started = Date.now();
-      const { metrics, annotations } = evaluateDictionary(dictionary, data);
-      await writeBoardResults(entries[i].out, metrics, annotations);
+      const { metrics, annotations, thresholds } = evaluateDictionary(dictionary, data);
+      await writeBoardResults(entries[i].out, metrics, annotations, thresholds);
       const saeDir = "sae" in entries[i].source ? (entries[i].source as { sae: string }).sae : null;
       const row = comparisonRow(entries[i].approach, metrics, saeDir === null ? null : await saeMetricsOf(saeDir));
       rows.push(row);

@@ -199,6 +199,9 @@ describe("saec eval board", () => {
     expect(annotations.schema.fields.map((field) => field.name)).toEqual(["feature", "kind", "rank", "bsp", "function", "k", "f1", "precision", "recall", "tp", "on"]);
     const features = new Set(Array.from(annotations.getChild("feature")!.toArray() as Int32Array));
     for (const f of features) expect(alive).toContain(f);
+    const stats = await readParquetTable(path.join(sae, "feature_thresholds.parquet"));
+    expect(Array.from(stats.getChild("max_activation")!.toArray() as Float64Array)).toEqual(Array.from(max));
+    expect(Array.from(stats.getChild("alive")!.toArray() as Int32Array)).toEqual(Array.from(max, (m) => (m !== 0 ? 1 : 0)));
   });
 
   it("scores the MLP neurons next to an SAE and writes the comparison table", async () => {
