@@ -16,12 +16,12 @@ import { initTfjs } from "../../../compute/tfjs.js";
 import { fileSha256 } from "../../../io/file-hash.js";
 import { readParquetTable } from "../../../io/parquet-table.js";
 import { gptStateDict, loadGpt, saveGpt } from "../../../model/checkpoint.js";
-import { parseGptConfig } from "../../../model/config.js";
 import { createGpt, disposeGpt, runWithCache } from "../../../model/gpt.js";
 import { tokenSequences } from "../../../model/training-data.js";
 import { writeSaeDirectory } from "../../../sae/files.js";
 import { createSae } from "../../../sae/params.js";
 import { addEvalCommands } from "../../../pipeline/commands/eval.js";
+import { saveTinyChessCheckpoint } from "../../model/tiny-checkpoint.js";
 import { tinyTrainConfig } from "../../model/train-fixtures.js";
 import { runCommand } from "./run-command.js";
 
@@ -224,13 +224,7 @@ describe("saec eval board", () => {
 
   it("scores a chess model at the first 20 dots of each game, every function, with the strategy mean", async () => {
     const chessModel = path.join(root, "chess-model");
-    const { tf } = await initTfjs();
-    const model = createGpt(tf, parseGptConfig({
-      format: "sae-circuits.gpt", format_version: 1, model_name: "tiny-chess", game: "chess", tokenizer: "chess-32",
-      n_layers: 1, d_model: 16, n_heads: 2, d_head: 8, d_mlp: 32, d_vocab: 32, n_ctx: 256, pad_token_id: null, seed: 3,
-    }));
-    await saveGpt(model, chessModel);
-    disposeGpt(model);
+    await saveTinyChessCheckpoint(chessModel, 256);
     const chessGames = path.join(root, "chess-games");
     const source = gameSourceConfigSchema.parse({ game: "chess", source: "random", count: 40, seed: 4, splits: { train: 0, val: 0.5 } });
     await writeDatasetDirectory(chessGames, "chess", (await generateGames(source, { workers: 1 })).rows, source);

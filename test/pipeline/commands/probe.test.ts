@@ -15,12 +15,11 @@ import { chessPieceMasked } from "../../../boards/chess/bsp.js";
 import { othelloMine, othelloMineMasked } from "../../../boards/othello/bsp.js";
 import { kernels as selectedKernels } from "../../../compute/select.js";
 import { initTfjs } from "../../../compute/tfjs.js";
-import { loadGpt, saveGpt } from "../../../model/checkpoint.js";
-import { parseGptConfig } from "../../../model/config.js";
-import { createGpt, disposeGpt } from "../../../model/gpt.js";
+import { loadGpt } from "../../../model/checkpoint.js";
+import { disposeGpt } from "../../../model/gpt.js";
 import { addProbeCommands } from "../../../pipeline/commands/probe.js";
 import { hookGroups, PROBE_METRICS_FILE, PROBE_WEIGHTS_FILE, type ProbeMetricsRecord } from "../../../pipeline/stages/probe.js";
-import { saveTinyCheckpoint } from "../../model/tiny-checkpoint.js";
+import { saveTinyCheckpoint, saveTinyChessCheckpoint } from "../../model/tiny-checkpoint.js";
 import { runCommand } from "./run-command.js";
 
 let root: string;
@@ -122,13 +121,7 @@ describe("saec probe train", () => {
 
   it("probes a chess model's `piece` on the dots, scored through piece_masked", async () => {
     const chessModel = path.join(root, "chess-model");
-    const { tf } = await initTfjs();
-    const model = createGpt(tf, parseGptConfig({
-      format: "sae-circuits.gpt", format_version: 1, model_name: "tiny-chess", game: "chess", tokenizer: "chess-32",
-      n_layers: 1, d_model: 16, n_heads: 2, d_head: 8, d_mlp: 32, d_vocab: 32, n_ctx: 64, pad_token_id: null, seed: 3,
-    }));
-    await saveGpt(model, chessModel);
-    disposeGpt(model);
+    await saveTinyChessCheckpoint(chessModel, 64);
     const out = path.join(root, "chess-probes");
     await probe("--model", chessModel, "--games", chessSplitGames, "--out", out, "--train-games", "6", "--label-games", "2", "--recon-games", "3", "--epochs", "2");
     const metrics = JSON.parse(await readFile(path.join(out, PROBE_METRICS_FILE), "utf8")) as ProbeMetricsRecord;
