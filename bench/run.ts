@@ -1,6 +1,7 @@
-// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model activations sae); no name runs every benchmark.
+// Benchmark entry: `node dist/bench/run.js [name...]` (npm run bench -- compute boards model activations sae board); no name runs every benchmark.
 
 import { activationsBench } from "./activations.js";
+import { boardBench } from "./board.js";
 import { boardsBench } from "./boards.js";
 import { computeBench } from "./compute.js";
 import { modelBench } from "./model.js";
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   model: modelBench,
   activations: activationsBench,
   sae: saeBench,
+  board: boardBench,
 };
 
 export class UnknownBenchmarkError extends Error {
