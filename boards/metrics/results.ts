@@ -8,6 +8,7 @@ import path from "node:path";
 import { writeJsonAtomic } from "../../io/atomic-write.js";
 import { writeParquetTable, type ColumnSpec } from "../../io/parquet-table.js";
 import type { FeatureAnnotation } from "./annotations.js";
+import type { GameKind } from "../game-dataset.js";
 import type { BoardMetrics } from "./board-eval.js";
 import type { FeatureThresholds } from "./thresholds.js";
 
@@ -97,8 +98,9 @@ export async function writeBoardResults(dir: string, metrics: BoardMetrics, anno
 
 /** One line of the comparison table (spec §11 layout). */
 export interface ComparisonRow {
-  /** "sae", "mlp-neurons", "random-model sae", "linear probe". */
+  /** "sae", "mlp neurons", "random-model sae", "linear probe". */
   approach: string;
+  game: GameKind;
   name: string;
   trainer: string;
   hook: string;
@@ -116,6 +118,7 @@ export function comparisonRow(approach: string, metrics: BoardMetrics, saeMetric
   const secondary = metrics.game === "othello" ? (metrics.functions.legal?.reconstruction ?? null) : metrics.aggregates.strategy_reconstruction;
   return {
     approach,
+    game: metrics.game,
     name: metrics.dictionary,
     trainer: metrics.trainer,
     hook: metrics.hook,
@@ -131,7 +134,8 @@ export function comparisonRow(approach: string, metrics: BoardMetrics, saeMetric
 const COMPARISON_HEADERS = ["approach", "name", "trainer", "hook", "L0", "loss rec.", "coverage", "coverage_ref", "reconstruction", "2nd recon."];
 
 /** The table as fixed-width text (numbers to 3 decimals, "–" where not applicable). */
-export function formatComparison(rows: readonly ComparisonRow[], secondaryName = "2nd recon."): string {
+export function formatComparison(rows: readonly ComparisonRow[]): string {
+  const secondaryName = rows[0]?.game === "chess" ? "strategy recon." : "legal recon.";
   const cell = (value: number | null, digits = 3) => (value === null ? "–" : value.toFixed(digits));
   const body = rows.map((row) => [
     row.approach, row.name, row.trainer, row.hook, cell(row.l0, 1), cell(row.loss_recovered), cell(row.coverage), cell(row.coverage_ref), cell(row.reconstruction), cell(row.secondary_reconstruction),
@@ -145,7 +149,7 @@ export function formatComparison(rows: readonly ComparisonRow[], secondaryName =
 /** Writes board_comparison.json and board_comparison.parquet into `dir`. */
 export async function writeComparison(dir: string, rows: readonly ComparisonRow[]): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const text = ["approach", "name", "trainer", "hook"] as const;
+  const text = ["approach", "game", "name", "trainer", "hook"] as const;
   const numbers = ["l0", "loss_recovered", "coverage", "coverage_ref", "reconstruction", "secondary_reconstruction"] as const;
   const columns: ColumnSpec[] = [
     ...text.map((name): ColumnSpec => ({ name, type: "string", values: rows.map((row) => row[name]) })),

@@ -87,8 +87,7 @@ export function addEvalCommands(group: Command): void {
         entries.push({ source: { mlpHook: hook }, out: outFor(`mlp-neurons-${hook}`, ""), approach: "mlp neurons" });
       }
       const rows = await runBoardEval(config, model, options.games, entries, { log: (message) => process.stderr.write(`eval board: ${message}\n`) });
-      const secondary = rows.some((row) => row.name.includes("chess")) ? "strategy recon." : "legal recon.";
-      process.stdout.write(formatComparison(rows, secondary) + "\n");
+      process.stdout.write(formatComparison(rows) + "\n");
       for (const entry of entries) process.stdout.write(`${entry.out}/board_metrics.json\n`);
       if (options.out !== undefined) await writeComparison(options.out, rows);
     });

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { readDatasetDirectory } from "../../boards/dataset-directory.js";
 import { evaluateDictionary, evaluationData } from "../../boards/metrics/board-eval.js";
 import { mlpHookFor, mlpNeuronDictionary, modelWeightsSha256, saeDictionary, type Dictionary, type ModelIdentity } from "../../boards/metrics/dictionary.js";
-import { comparisonRow, writeBoardResults, writeComparison, type ComparisonRow } from "../../boards/metrics/results.js";
+import { comparisonRow, formatComparison, writeBoardResults, writeComparison, type ComparisonRow } from "../../boards/metrics/results.js";
 import { boardFunctions, boardFunctionsById, evaluationSets } from "../../boards/metrics/scored-games.js";
 import { OTHELLO_PERSPECTIVES } from "../../boards/othello/bsp.js";
 import { SPLITS } from "../../boards/splits.js";
@@ -150,6 +150,7 @@ export const evalStage = defineStage({
       rows.push(...(await runBoardEval(config, config.randomModel, gamesDir, randomEntries, { log })));
     }
     await writeComparison(dir, rows);
+    log(`\n${formatComparison(rows)}`);
     const metrics: Record<string, number> = {};
     for (const [i, row] of rows.entries()) {
       const name = `${row.approach.replace(/ /g, "_")}.${i}`;
