@@ -138,7 +138,13 @@ const mean = (values: number[]): number | null => (values.length === 0 ? null : 
 export function evaluateDictionary(dictionary: Dictionary, data: BoardEvaluationData, chunkRows = 2048): { metrics: BoardMetrics; annotations: FeatureAnnotation[]; thresholds: FeatureThresholds } {
   const { fns, label, recon } = data;
   const firing = new FiringSample(dictionary.nFeatures);
-  for (const chunk of featureChunks(dictionary, label, data.fireRows, chunkRows)) firing.add(chunk.acts, chunk.rows);
+  // the labelling pass's chunks, cut at fireRows: every row is encoded in a batch of the same shape both times, so
+  // its bits (and whether it exceeds its own maximum) cannot differ between the passes
+  for (const chunk of featureChunks(dictionary, label, label.rows, chunkRows)) {
+    if (chunk.start >= data.fireRows) break;
+    const rows = Math.min(chunk.rows, data.fireRows - chunk.start);
+    firing.add(chunk.acts.subarray(0, rows * dictionary.nFeatures), rows);
+  }
   const thresholds = firing.finish();
   const nAlive = thresholds.alive.length;
 

@@ -73,7 +73,8 @@ describe("saec sae", () => {
     for (let i = 0; i < 4; i++) {
       const dir = path.join(out, `trainer_${i}`);
       const saved = await readSaeDirectory(dir);
-      expect(saved.site).toEqual({ modelName: "tiny-othello", hookName: "blocks.0.hook_resid_post", contextSize: 59, datasetPath: (await readCacheManifest(cache)).dataset.id });
+      const { dataset, model } = await readCacheManifest(cache);
+      expect(saved.site).toEqual({ modelName: "tiny-othello", hookName: "blocks.0.hook_resid_post", contextSize: 59, datasetPath: dataset.id, modelSha256: model.sha256 });
       expect(saved.logDensity).toHaveLength(32);
       const metrics = JSON.parse(await readFile(path.join(dir, SAE_METRICS_FILE), "utf8"));
       expect(metrics.eval).toMatchObject({ heldOut: true, games: 6 });
