@@ -71,8 +71,9 @@ export async function saeDictionary(dir: string, model: ModelIdentity, kernels: 
   const saved = await readSaeDirectory(dir);
   checkSaeSite(dir, saved, model);
   const sae = createSae(kernels, saved.spec, saved.params);
+  const relative = path.relative(process.cwd(), dir);
   return {
-    name: dir,
+    name: relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : dir, // short in tables
     kind: "sae",
     hook: saved.site.hookName,
     nFeatures: saved.spec.dSae,

@@ -9,15 +9,7 @@ import { loadGptConfig } from "../../model/checkpoint.js";
 import { parseConfigWith } from "../config.js";
 import { progressReporter } from "../progress.js";
 import { activationsStageConfigSchema, runActivationsJob } from "../stages/activations.js";
-import { integerOption } from "./options.js";
-
-function listOption(flag: string): (value: string) => string[] {
-  return (value) => {
-    const items = value.split(",").map((item) => item.trim());
-    if (items.some((item) => item === "")) throw new RangeError(`${flag}: expected a comma-separated list, found "${value}"`);
-    return items;
-  };
-}
+import { integerOption, listOption } from "./options.js";
 
 function integerListOption(flag: string): (value: string) => number[] {
   return (value) => listOption(flag)(value).map(integerOption(flag));

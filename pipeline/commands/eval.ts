@@ -10,7 +10,7 @@ import { defaultCacheHook } from "../../data/activation-cache.js";
 import { packageRoot } from "../../io/package-root.js";
 import { loadGptConfig } from "../../model/checkpoint.js";
 import { readSaeDirectory } from "../../sae/files.js";
-import { integerOption } from "./options.js";
+import { integerOption, listOption } from "./options.js";
 import { evalStageConfigSchema, runBoardEval, type BoardEvalEntry } from "../stages/eval.js";
 
 interface BoardOptions {
@@ -25,7 +25,7 @@ interface BoardOptions {
   fireGames?: number;
   minDots?: number;
   perspective?: string;
-  functions?: string;
+  functions?: string[];
   batchGames?: number;
 }
 
@@ -54,7 +54,7 @@ export function addEvalCommands(group: Command): void {
     .option("--fire-games <n>", "firing-sample games (default min(label/2, 1000))", integerOption("--fire-games"))
     .option("--min-dots <n>", "chess: skip games with fewer dots in their first 256 characters (default 20)", integerOption("--min-dots"))
     .option("--perspective <p>", "Othello mine/theirs: true-mover (default) or parity (the reference's)")
-    .option("--functions <ids>", "comma-separated BSP functions (default all of the game)")
+    .option("--functions <ids>", "comma-separated BSP functions (default all of the game)", listOption("--functions"))
     .option("--batch-games <n>", "games per model run (default 32)", integerOption("--batch-games"))
     .action(async (options: BoardOptions) => {
       if (options.sae.length === 0 && options.mlpNeurons === undefined) throw new Error("eval board: give at least one --sae or --mlp-neurons");
@@ -66,7 +66,7 @@ export function addEvalCommands(group: Command): void {
         ...(options.fireGames === undefined ? {} : { fireGames: options.fireGames }),
         ...(options.minDots === undefined ? {} : { minDots: options.minDots }),
         ...(options.perspective === undefined ? {} : { perspective: options.perspective }),
-        ...(options.functions === undefined ? {} : { functions: options.functions.split(",").map((id) => id.trim()) }),
+        ...(options.functions === undefined ? {} : { functions: options.functions }),
         ...(options.batchGames === undefined ? {} : { batchGames: options.batchGames }),
       });
       const model = options.model ?? (options.sae.length > 0 ? await defaultModel(options.sae[0]) : undefined);

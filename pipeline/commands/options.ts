@@ -9,6 +9,15 @@ export function integerOption(flag: string): (value: string) => number {
   };
 }
 
+/** Parses a comma-separated list option; an empty item is an error naming the flag. */
+export function listOption(flag: string): (value: string) => string[] {
+  return (value) => {
+    const items = value.split(",").map((item) => item.trim());
+    if (items.some((item) => item === "")) throw new RangeError(`${flag}: expected a comma-separated list, found "${value}"`);
+    return items;
+  };
+}
+
 /** Options given as --set key=value (JSON values where they parse: numbers, booleans, lists). */
 export function collectSetting(value: string, settings: Record<string, unknown>): Record<string, unknown> {
   const at = value.indexOf("=");

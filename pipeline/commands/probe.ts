@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { SPLITS, type Split } from "../../boards/splits.js";
 import { formatProbeTable, probeStageConfigSchema, PROBE_METRICS_FILE, PROBE_WEIGHTS_FILE, runProbeJob } from "../stages/probe.js";
 import { PROBE_TRAINING_DEFAULTS } from "../../boards/metrics/linear-probe.js";
-import { integerOption } from "./options.js";
+import { integerOption, listOption } from "./options.js";
 
 interface TrainOptions {
   model: string;
@@ -20,14 +20,6 @@ interface TrainOptions {
   batchGames: number;
   seed: number;
   memoryMb: number;
-}
-
-function listOption(flag: string): (value: string) => string[] {
-  return (value) => {
-    const items = value.split(",").map((item) => item.trim());
-    if (items.some((item) => item === "")) throw new RangeError(`${flag}: expected a comma-separated list, found "${value}"`);
-    return items;
-  };
 }
 
 function splitOption(flag: string, value: string): Split {
