@@ -29,6 +29,7 @@ let root: string;
 let games: string;
 let modelA: string;
 let modelB: string;
+let chessGames: string;
 const HOOK = "blocks.0.hook_resid_post";
 const D = 16; // tinyTrainConfig d_model
 
@@ -55,6 +56,9 @@ beforeAll(async () => {
     await saveGpt(model, path.join(root, `model-${name}`));
     disposeGpt(model);
   }
+  chessGames = path.join(root, "chess-games");
+  const chess = gameSourceConfigSchema.parse({ game: "chess", source: "random", count: 40, seed: 4, splits: { train: 0, val: 0.5 } });
+  await writeDatasetDirectory(chessGames, "chess", (await generateGames(chess, { workers: 1 })).rows, chess);
   modelA = path.join(root, "model-a");
   modelB = path.join(root, "model-b");
 });
@@ -225,9 +229,6 @@ describe("saec eval board", () => {
   it("scores a chess model at the first 20 dots of each game, every function, with the strategy mean", async () => {
     const chessModel = path.join(root, "chess-model");
     await saveTinyChessCheckpoint(chessModel, 256);
-    const chessGames = path.join(root, "chess-games");
-    const source = gameSourceConfigSchema.parse({ game: "chess", source: "random", count: 40, seed: 4, splits: { train: 0, val: 0.5 } });
-    await writeDatasetDirectory(chessGames, "chess", (await generateGames(source, { workers: 1 })).rows, source);
     const out = path.join(root, "chess-out");
     await evalBoard("--model", chessModel, "--games", chessGames, "--mlp-neurons", "--out", out, "--label-games", "6", "--recon-games", "4", "--min-dots", "5");
     const metrics = JSON.parse(await readFile(path.join(out, "mlp-neurons-blocks.0.mlp.hook_post", "board_metrics.json"), "utf8"));
@@ -262,6 +263,14 @@ describe("saec eval board", () => {
     const wide = path.join(root, "sae-mlp");
     await identitySae(wide, modelA, "blocks.0.mlp.hook_pre", D);
     await expect(evalBoard("--sae", wide, "--model", modelA, "--games", games, "--label-games", "4", "--recon-games", "4")).rejects.toThrow(/the SAE's d_in is 16, hook "blocks.0.mlp.hook_pre" of model .* has width 32/);
+  });
+
+  it("refuses games of the other game, naming both", async () => {
+    const sae = path.join(root, "sae-a4");
+    await identitySae(sae, modelA);
+    await expect(evalBoard("--sae", sae, "--model", modelA, "--games", chessGames, "--label-games", "2", "--recon-games", "2")).rejects.toThrow(
+      /chess-games: the games are chess, model .*model-a \("tiny-othello"\) plays othello/,
+    );
   });
 
   it("refuses too few games, naming the split and the counts", async () => {
