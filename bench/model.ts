@@ -232,9 +232,9 @@ function formatRate(rate: number): string {
   return rate >= 100 ? Math.round(rate).toLocaleString("en-US") : rate.toFixed(1);
 }
 
-/** Where a measurement's matmuls ran: "wasm + native sgemm ×2" or "wasm stock kernels". */
+/** Where a measurement's matmuls (and GELU, leading-axis sums) ran: "wasm + native kernels ×2" or "wasm stock kernels". */
 function matmulLabel(run: { backend: string; matmulProvider: string | null; threads: number }): string {
-  return run.matmulProvider ? `${run.backend} + ${run.matmulProvider} sgemm ×${run.threads}` : `${run.backend} stock kernels`;
+  return run.matmulProvider ? `${run.backend} + ${run.matmulProvider} kernels ×${run.threads}` : `${run.backend} stock kernels`;
 }
 
 function count(n: number, one: string, many = `${one}s`): string {
@@ -265,7 +265,7 @@ export function modelBenchMarkdown(results: ModelBenchResults): string {
       `${model.sequencesPerStep} sequences × ${model.nCtx} tokens in micro-batches of ${model.microBatch}; forward: ` +
       `${results.options.forwardBatch} × ${model.nCtx} tokens, no gradients. tokens/s of the fastest timed step or pass.`,
     "",
-    `| measurement | matmuls | tokens/s | ${torchColumn} tokens/s | ours / PyTorch | notes |`,
+    `| measurement | kernels | tokens/s | ${torchColumn} tokens/s | ours / PyTorch | notes |`,
     "|---|---|---:|---:|---:|---|",
   ];
   for (const run of results.training) {

@@ -2,15 +2,21 @@
 // ones and the stock gradient asks for them; the stock gradient also fails on broadcast batch dims (it returns a
 // gradient of the broadcast shape). Here every matmul in the backward pass is a plain one on explicitly
 // transposed operands, and gradients are summed over the batch dims their input was broadcast along.
+// Where BatchMatMul is routed to a provider's sgemm (tfjs-matmul-kernel.ts), transposes are sgemm flags and cost
+// nothing, so the backward matmuls take flags instead of transposed copies.
 // tfjs 4.22 has no separate "MatMul" kernel: tf.matMul of any rank runs BatchMatMul.
 
 import type * as Tfjs from "@tensorflow/tfjs";
+import { isMatMulRouted } from "./tfjs-matmul-kernel.js";
 
 type Tf = typeof Tfjs;
 type Tensor = Tfjs.Tensor;
 
 /** dA for y = op(A)·op(B), in A's stored layout, before any broadcast reduction. */
 export function matMulGradientA(tf: Tf, dy: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor {
+  if (isMatMulRouted(tf.getBackend())) {
+    return transposeA ? tf.matMul(b, dy, transposeB, true) : tf.matMul(dy, b, false, !transposeB); // op(B)·dyᵀ, dy·op(B)ᵀ
+  }
   if (!transposeA && !transposeB) return plainMatMul(tf, dy, swapLastTwo(tf, b)); // y = A·B:   dA = dy·Bᵀ
   if (!transposeA && transposeB) return plainMatMul(tf, dy, b); // y = A·Bᵀ:  dA = dy·B
   if (transposeA && !transposeB) return plainMatMul(tf, b, swapLastTwo(tf, dy)); // y = Aᵀ·B:  dA = B·dyᵀ
@@ -19,6 +25,9 @@ export function matMulGradientA(tf: Tf, dy: Tensor, b: Tensor, transposeA: boole
 
 /** dB for y = op(A)·op(B), in B's stored layout, before any broadcast reduction. */
 export function matMulGradientB(tf: Tf, dy: Tensor, a: Tensor, transposeA: boolean, transposeB: boolean): Tensor {
+  if (isMatMulRouted(tf.getBackend())) {
+    return transposeB ? tf.matMul(dy, a, true, transposeA) : tf.matMul(a, dy, !transposeA, false); // dyᵀ·op(A), op(A)ᵀ·dy
+  }
   if (!transposeA && !transposeB) return plainMatMul(tf, swapLastTwo(tf, a), dy); // y = A·B:   dB = Aᵀ·dy
   if (!transposeA && transposeB) return plainMatMul(tf, swapLastTwo(tf, dy), a); // y = A·Bᵀ:  dB = dyᵀ·A
   if (transposeA && !transposeB) return plainMatMul(tf, a, dy); // y = Aᵀ·B:  dB = A·dy

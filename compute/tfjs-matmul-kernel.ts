@@ -6,62 +6,14 @@
 
 import type * as Tfjs from "@tensorflow/tfjs";
 import type { Kernels } from "./kernels.js";
+import { memoryOf, replaceStockKernel, restoreStockKernel, type BackendMemory, type RoutableBackend } from "./tfjs-backend-memory.js";
 
 type Tf = typeof Tfjs;
 type TensorInfo = Tfjs.TensorInfo;
-type KernelConfig = Tfjs.KernelConfig;
-type KernelFunc = KernelConfig["kernelFunc"];
+type KernelFunc = Tfjs.KernelConfig["kernelFunc"];
 
-export type RoutableBackend = "cpu" | "wasm";
+export type { RoutableBackend };
 export const ROUTED_KERNELS = ["BatchMatMul", "_FusedMatMul"] as const;
-
-/** Float32 views of a backend's tensors, and outputs allocated in its memory. */
-interface BackendMemory {
-  /** The tensor's values in place, or undefined when they are not a float32 array the backend holds. */
-  view(tensor: TensorInfo): Float32Array | undefined;
-  /** A new float32 tensor owned by the backend, and a writable view of its values. */
-  allocate(shape: number[]): { info: TensorInfo; values: Float32Array };
-}
-
-// The parts of tfjs-backend-cpu's MathBackendCPU the routed kernel uses.
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): TensorInfo;
-}
-
-// The parts of tfjs-backend-wasm's BackendWasm the routed kernel uses.
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-  typedArrayFromHeap(tensor: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-function cpuMemory(backend: CpuBackend): BackendMemory {
-  return {
-    view: (tensor) => {
-      const values = backend.data.get(tensor.dataId).values;
-      return tensor.dtype === "float32" && values instanceof Float32Array ? values : undefined;
-    },
-    allocate: (shape) => {
-      const values = new Float32Array(shape.reduce((size, dim) => size * dim, 1));
-      return { info: backend.makeTensorInfo(shape, "float32", values), values };
-    },
-  };
-}
-
-function wasmMemory(backend: WasmBackend): BackendMemory {
-  // A view over the wasm heap at the tensor's memory offset (BackendWasm.typedArrayFromHeap).
-  return {
-    view: (tensor) => (tensor.dtype === "float32" ? (backend.typedArrayFromHeap(tensor) as Float32Array) : undefined),
-    allocate: (shape) => {
-      const info = backend.makeOutput(shape, "float32");
-      return { info, values: backend.typedArrayFromHeap(info) as Float32Array };
-    },
-  };
-}
-
-function memoryOf(backendName: RoutableBackend, backend: unknown): BackendMemory {
-  return backendName === "cpu" ? cpuMemory(backend as CpuBackend) : wasmMemory(backend as WasmBackend);
-}
 
 /** For each output batch, the batch offsets (in matrices) into a and b, with numpy broadcasting of the leading dims. */
 export function broadcastBatchOffsets(
@@ -193,37 +145,24 @@ function routedFusedMatMul(tf: Tf, backendName: RoutableBackend, kernels: Kernel
   };
 }
 
-const stockConfigs = new Map<string, KernelConfig>();
+const routedBackends = new Set<string>();
 
-function stockConfig(tf: Tf, kernelName: string, backendName: RoutableBackend): KernelConfig {
-  const key = `${kernelName}/${backendName}`;
-  if (!stockConfigs.has(key)) {
-    const config = tf.getKernel(kernelName, backendName);
-    if (!config) throw new Error(`tfjs has no ${kernelName} kernel registered for backend "${backendName}"`);
-    stockConfigs.set(key, config);
-  }
-  return stockConfigs.get(key)!;
+/** Whether BatchMatMul on this backend runs on a provider's sgemm (where transposed operands cost nothing). */
+export function isMatMulRouted(backendName: string): boolean {
+  return routedBackends.has(backendName);
 }
 
 /** Replaces BatchMatMul and _FusedMatMul on one backend with kernels that call `kernels.sgemm`. */
 export function routeMatMulKernels(tf: Tf, backendName: RoutableBackend, kernels: Kernels): void {
   const routers = { BatchMatMul: routedBatchMatMul, _FusedMatMul: routedFusedMatMul };
   for (const kernelName of ROUTED_KERNELS) {
-    const stock = stockConfig(tf, kernelName, backendName);
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({
-      ...stock, // keeps the stock setupFunc: the wasm fallback needs its cwrap'd function
-      kernelFunc: routers[kernelName](tf, backendName, kernels, stock.kernelFunc),
-    });
+    replaceStockKernel(tf, kernelName, backendName, (stock) => routers[kernelName](tf, backendName, kernels, stock));
   }
+  routedBackends.add(backendName);
 }
 
 /** Puts the stock BatchMatMul and _FusedMatMul back on one backend (a no-op if they were never routed). */
 export function restoreStockMatMulKernels(tf: Tf, backendName: RoutableBackend): void {
-  for (const kernelName of ROUTED_KERNELS) {
-    const stock = stockConfigs.get(`${kernelName}/${backendName}`);
-    if (!stock) continue;
-    tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel(stock);
-  }
+  for (const kernelName of ROUTED_KERNELS) restoreStockKernel(tf, kernelName, backendName);
+  routedBackends.delete(backendName);
 }

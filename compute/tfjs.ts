@@ -2,7 +2,8 @@
 //   1. backend choice: tensorflow (when @tensorflow/tfjs-node or -gpu is installed) → wasm (SIMD, no threads) → cpu;
 //   2. gradient registration: BatchMatMul's backward pass with explicit transposes (tfjs-matmul-gradient.ts);
 //   3. kernel routing: on wasm and cpu, the forward BatchMatMul/_FusedMatMul run on a compute provider's sgemm
-//      (tfjs-matmul-kernel.ts); the tensorflow backend keeps its own BLAS.
+//      (tfjs-matmul-kernel.ts), and GELU and leading-axis sums on its kernels (tfjs-fused-kernels.ts); the tensorflow
+//      backend keeps its own kernels.
 // `@tensorflow/tfjs` is imported rather than tfjs-core: under Node ESM tfjs-core alone registers no gradients.
 
 import { createRequire } from "node:module";
@@ -10,6 +11,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Kernels, ProviderName } from "./kernels.js";
 import { kernels as selectedKernels } from "./select.js";
+import { restoreStockFusedKernels, routeFusedKernels } from "./tfjs-fused-kernels.js";
 import { registerMatMulGradient } from "./tfjs-matmul-gradient.js";
 import { restoreStockMatMulKernels, routeMatMulKernels, type RoutableBackend } from "./tfjs-matmul-kernel.js";
 
@@ -21,7 +23,7 @@ export interface TfjsOptions {
   backend?: TfjsBackendName;
   /** The provider whose sgemm runs tfjs's matmuls on wasm/cpu. Default: compute/select.ts `kernels()`. */
   kernels?: Kernels;
-  /** Route matmuls to the provider on wasm/cpu (default true); false puts the stock kernels back. */
+  /** Route matmuls, GELU and leading-axis sums to the provider on wasm/cpu (default true); false puts the stock kernels back. */
   routeMatMul?: boolean;
 }
 
@@ -149,6 +151,7 @@ async function routeMatMul(
   }
   const unroute = (why: string) => {
     restoreStockMatMulKernels(tf, backend);
+    restoreStockFusedKernels(tf, backend);
     routedTo.delete(backend);
     return { matmulProvider: null, matmulRouting: `${backend} backend's stock matmul kernels: ${why}` };
   };
@@ -158,6 +161,7 @@ async function routeMatMul(
   if (!options.kernels && provider.name === "reference") return unroute("only the reference provider loaded");
   if (routedTo.get(backend) !== provider) {
     routeMatMulKernels(tf, backend, provider);
+    routeFusedKernels(tf, backend, provider);
     routedTo.set(backend, provider);
   }
   return {

@@ -2,6 +2,7 @@
 // untied unembedding (or tied), every activation passing through a TransformerLens-named hook where it is made.
 
 import type * as tfTypes from "@tensorflow/tfjs";
+import { fusedGelu } from "../compute/tfjs-fused-kernels.js";
 import { attentionScale, type GptConfig } from "./config.js";
 import { initParameters, type GptParameters } from "./init.js";
 
@@ -137,6 +138,8 @@ export function forward(model: Gpt, tokens: tfTypes.Tensor2D, hook?: HookCallbac
 
 /** GELU by act_fn (spec §1): "gelu" exact with erf, "gelu_new" the tanh approximation of HF GPT-2. */
 export function gelu(tf: Tf, x: Tensor, actFn: GptConfig["act_fn"]): Tensor {
+  const fused = fusedGelu(tf, x, actFn); // one provider kernel where tfjs routes to one (compute/tfjs-fused-kernels.ts)
+  if (fused) return fused;
   if (actFn === "gelu") return x.mul(tf.erf(x.div(Math.SQRT2)).add(1)).mul(0.5);
   const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(tf.tanh(inner).add(1)).mul(0.5);
