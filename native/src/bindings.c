@@ -3,13 +3,11 @@
 // then runs the plain C kernel.
 #include "bindings.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "args.h"
 #include "kernels.h"
-#include "parallel.h"
 
 // Rows of a row-major [rows, cols] array, throwing unless cols > 0 divides its length.
 static bool rows_of(napi_env env, const char *kernel, const char *name, const float_array *x, size_t cols,
@@ -181,26 +179,6 @@ napi_value bind_adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// GELU runs on as many threads as OpenBLAS (setThreads): at ~6 ns an element, a range of 2^15 elements outweighs
-// starting a thread.
-#define GELU_MIN_RANGE ((size_t)1 << 15)
-
-typedef struct {
-  const float *x, *grad;
-  float *out;
-  int tanh_form;
-} gelu_job;
-
-static void gelu_forward_range(void *context, size_t begin, size_t end) {
-  const gelu_job *job = context;
-  saec_gelu_forward(job->x + begin, job->out + begin, end - begin, job->tanh_form);
-}
-
-static void gelu_backward_range(void *context, size_t begin, size_t end) {
-  const gelu_job *job = context;
-  saec_gelu_backward(job->x + begin, job->grad + begin, job->out + begin, end - begin, job->tanh_form);
-}
-
 napi_value bind_gelu(napi_env env, napi_callback_info info) {
   static const char *const names[] = {"x", "out"};
   napi_value argv[3];
@@ -212,8 +190,7 @@ napi_value bind_gelu(napi_env env, napi_callback_info info) {
       !require_same_length(env, "gelu", names, arrays, 2)) {
     return NULL;
   }
-  gelu_job job = {arrays[0].data, NULL, arrays[1].data, tanh_form};
-  saec_parallel_ranges(arrays[0].length, GELU_MIN_RANGE, openblas_get_num_threads(), gelu_forward_range, &job);
+  saec_gelu_forward(arrays[0].data, arrays[1].data, arrays[0].length, tanh_form);
   return NULL;
 }
 
@@ -230,7 +207,6 @@ napi_value bind_gelu_backward(napi_env env, napi_callback_info info) {
       !require_same_length(env, "geluBackward", names, arrays, 3)) {
     return NULL;
   }
-  gelu_job job = {arrays[0].data, arrays[1].data, arrays[2].data, tanh_form};
-  saec_parallel_ranges(arrays[0].length, GELU_MIN_RANGE, openblas_get_num_threads(), gelu_backward_range, &job);
+  saec_gelu_backward(arrays[0].data, arrays[1].data, arrays[2].data, arrays[0].length, tanh_form);
   return NULL;
 }
