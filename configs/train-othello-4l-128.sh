@@ -1,8 +1,8 @@
 #!/bin/sh
 # Retrains the shipped default model models/othello-4l-128 as it was made (51M tokens; 2 h 20 min to 2 h 40 min on 2
-# cores at the current training speed, 5,300-6,100 tokens/s): stage 1 is the spec model.md §4 recipe (configs/train-
-# othello-4l-128.yaml: 12M tokens, peak lr 1e-3); stages 2-4 continue from the stage before on fresh games, each
-# with its own cosine schedule, because stage 1 alone stops far short of the 95 % top-1 legality target.
+# cores at the current training speed, 5,300-6,100 tokens/s): stage 1 is the spec model.md §4 recipe
+# (configs/train-othello-4l-128.yaml: 12M tokens, peak lr 1e-3); stages 2-4 continue from the stage before on fresh
+# games, each with its own cosine schedule, because stage 1 alone stops far short of the 95 % top-1 legality target.
 set -e
 out=${1:-runs/othello-4l-128}
 saec() { node dist/pipeline/cli.js "$@"; }
