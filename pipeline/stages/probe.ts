@@ -96,70 +96,70 @@ export function formatProbeTable(metrics: ProbeMetricsRecord): string {
 
 /** Trains and scores the probes of `job` on the checkpoint `modelDir` and the dataset `gamesDir`; writes `out` atomically. */
 export async function runProbeJob(job: ProbeJob, modelDir: string, gamesDir: string, out: string): Promise<ProbeMetricsRecord> {
-    const config = await loadGptConfig(modelDir);
-    const manifest = await readDatasetManifest(gamesDir);
-    if (manifest.game !== config.game) throw new ProbeGameMismatchError(gamesDir, manifest.game, config.model_name, config.game);
-    const hooks = job.hooks ?? Array.from({ length: config.n_layers }, (_, l) => `blocks.${l}.hook_resid_post`);
-    const widths = new Map(hooks.map((hook) => [hook, cacheRowWidth(config, hook)])); // unknown hooks name the valid ones
+  const config = await loadGptConfig(modelDir);
+  const manifest = await readDatasetManifest(gamesDir);
+  if (manifest.game !== config.game) throw new ProbeGameMismatchError(gamesDir, manifest.game, config.model_name, config.game);
+  const hooks = job.hooks ?? Array.from({ length: config.n_layers }, (_, l) => `blocks.${l}.hook_resid_post`);
+  const widths = new Map(hooks.map((hook) => [hook, cacheRowWidth(config, hook)])); // unknown hooks name the valid ones
 
-    const trainRows = (await readDatasetDirectory(gamesDir, [job.trainSplit], { checkOthelloMoves: false })).slice(0, job.trainGames);
-    if (trainRows.length === 0) throw new RangeError(`${gamesDir}: split "${job.trainSplit}" holds no games to train on`);
-    const evalRows = await readDatasetDirectory(gamesDir, [job.evalSplit], { checkOthelloMoves: false });
-    const { recon } = evaluationSets(evalRows, `${gamesDir} split "${job.evalSplit}"`, { labelGames: job.labelGames, reconGames: job.reconGames });
+  const trainRows = (await readDatasetDirectory(gamesDir, [job.trainSplit], { checkOthelloMoves: false })).slice(0, job.trainGames);
+  if (trainRows.length === 0) throw new RangeError(`${gamesDir}: split "${job.trainSplit}" holds no games to train on`);
+  const evalRows = await readDatasetDirectory(gamesDir, [job.evalSplit], { checkOthelloMoves: false });
+  const { recon } = evaluationSets(evalRows, `${gamesDir} split "${job.evalSplit}"`, { labelGames: job.labelGames, reconGames: job.reconGames });
 
-    const probeFn = probeFunctionOf(config.game);
-    const boardFn = boardFunctionOf(config.game);
-    const trainPositions = scoredPositions(trainRows, [probeFn], { nCtx: config.n_ctx });
-    const evalPositions = scoredPositions(recon, [probeFn, boardFn], { nCtx: config.n_ctx });
-    const trainCount = trainPositions.game.length;
-    const evalCount = evalPositions.game.length;
-    const labels = probeLabels(probeFn, trainPositions.truth.get(probeFn.id)!, trainCount);
-    const gameOffsets = gameRowOffsets(trainPositions.game, trainRows.length);
+  const probeFn = probeFunctionOf(config.game);
+  const boardFn = boardFunctionOf(config.game);
+  const trainPositions = scoredPositions(trainRows, [probeFn], { nCtx: config.n_ctx });
+  const evalPositions = scoredPositions(recon, [probeFn, boardFn], { nCtx: config.n_ctx });
+  const trainCount = trainPositions.game.length;
+  const evalCount = evalPositions.game.length;
+  const labels = probeLabels(probeFn, trainPositions.truth.get(probeFn.id)!, trainCount);
+  const gameOffsets = gameRowOffsets(trainPositions.game, trainRows.length);
 
-    const { kernels } = await selectedKernels();
-    const model = await loadGpt((await initTfjs()).tf, modelDir);
-    const tensors = new Map<string, SafetensorsTensor>();
-    const results: Record<string, ProbeHookMetrics> = {};
-    try {
-      for (const group of hookGroups(hooks, (hook) => widths.get(hook)!, trainCount + evalCount, job.memoryMb * 2 ** 20)) {
-        const trainActivations = scoredActivations(model, trainRows, trainPositions, group);
-        const evalActivations = scoredActivations(model, recon, evalPositions, group);
-        for (const hook of group) {
-          const dIn = widths.get(hook)!;
-          const trained = trainLinearProbe(kernels, probeFn, dIn, { activations: trainActivations.get(hook)!, labels, gameOffsets }, {
-            epochs: job.epochs, batchGames: job.batchGames, seed: job.seed,
-          });
-          const { positions: _positions, ...evaluation } = evaluateLinearProbe(kernels, trained.probe, evalActivations.get(hook)!, evalPositions.truth, evalCount);
-          results[hook] = { ...evaluation, final_train_loss: trained.finalTrainLoss, train_loss_by_epoch: trained.epochLosses };
-          for (const [name, tensor] of linearProbeTensors(hook, trained.probe)) tensors.set(name, tensor);
-          trainActivations.delete(hook);
-          evalActivations.delete(hook);
-        }
+  const { kernels } = await selectedKernels();
+  const model = await loadGpt((await initTfjs()).tf, modelDir);
+  const tensors = new Map<string, SafetensorsTensor>();
+  const results: Record<string, ProbeHookMetrics> = {};
+  try {
+    for (const group of hookGroups(hooks, (hook) => widths.get(hook)!, trainCount + evalCount, job.memoryMb * 2 ** 20)) {
+      const trainActivations = scoredActivations(model, trainRows, trainPositions, group);
+      const evalActivations = scoredActivations(model, recon, evalPositions, group);
+      for (const hook of group) {
+        const dIn = widths.get(hook)!;
+        const trained = trainLinearProbe(kernels, probeFn, dIn, { activations: trainActivations.get(hook)!, labels, gameOffsets }, {
+          epochs: job.epochs, batchGames: job.batchGames, seed: job.seed,
+        });
+        const { positions: _positions, ...evaluation } = evaluateLinearProbe(kernels, trained.probe, evalActivations.get(hook)!, evalPositions.truth, evalCount);
+        results[hook] = { ...evaluation, final_train_loss: trained.finalTrainLoss, train_loss_by_epoch: trained.epochLosses };
+        for (const [name, tensor] of linearProbeTensors(hook, trained.probe)) tensors.set(name, tensor);
+        trainActivations.delete(hook);
+        evalActivations.delete(hook);
       }
-    } finally {
-      disposeGpt(model);
     }
+  } finally {
+    disposeGpt(model);
+  }
 
-    const metrics: ProbeMetricsRecord = {
-      model: config.model_name,
-      game: config.game,
-      function: probeFn.id,
-      board_function: boardFn.id,
-      train: {
-        split: job.trainSplit, games: trainRows.length, positions: trainCount, epochs: job.epochs, batch_games: job.batchGames,
-        lr: PROBE_TRAINING_DEFAULTS.lr, betas: [PROBE_TRAINING_DEFAULTS.beta1, PROBE_TRAINING_DEFAULTS.beta2], eps: PROBE_TRAINING_DEFAULTS.eps,
-        weight_decay: PROBE_TRAINING_DEFAULTS.weightDecay, seed: job.seed,
-      },
-      eval: { split: job.evalSplit, games: recon.length, positions: evalCount },
-      hooks: results,
-    };
-    const temporary = `${out}.tmp-${process.pid}`;
-    await rm(temporary, { recursive: true, force: true });
-    await mkdir(temporary, { recursive: true });
-    await writeFileAtomic(path.join(temporary, PROBE_WEIGHTS_FILE), encodeSafetensors(tensors, linearProbeMetadata(config.game, config.model_name)));
-    await writeJsonAtomic(path.join(temporary, PROBE_METRICS_FILE), metrics);
-    await replaceDirectory(temporary, out);
-return metrics;
+  const metrics: ProbeMetricsRecord = {
+    model: config.model_name,
+    game: config.game,
+    function: probeFn.id,
+    board_function: boardFn.id,
+    train: {
+      split: job.trainSplit, games: trainRows.length, positions: trainCount, epochs: job.epochs, batch_games: job.batchGames,
+      lr: PROBE_TRAINING_DEFAULTS.lr, betas: [PROBE_TRAINING_DEFAULTS.beta1, PROBE_TRAINING_DEFAULTS.beta2], eps: PROBE_TRAINING_DEFAULTS.eps,
+      weight_decay: PROBE_TRAINING_DEFAULTS.weightDecay, seed: job.seed,
+    },
+    eval: { split: job.evalSplit, games: recon.length, positions: evalCount },
+    hooks: results,
+  };
+  const temporary = `${out}.tmp-${process.pid}`;
+  await rm(temporary, { recursive: true, force: true });
+  await mkdir(temporary, { recursive: true });
+  await writeFileAtomic(path.join(temporary, PROBE_WEIGHTS_FILE), encodeSafetensors(tensors, linearProbeMetadata(config.game, config.model_name)));
+  await writeJsonAtomic(path.join(temporary, PROBE_METRICS_FILE), metrics);
+  await replaceDirectory(temporary, out);
+  return metrics;
 }
 
 export const probeStage = defineStage({
