@@ -112,16 +112,78 @@ export interface BoardMetrics {
   };
 }
 
-/** Feature activations of rows [start, end) of a set, `chunkRows` at a time. */
-function* featureChunks(dictionary: Dictionary, set: EvaluationSet, end: number, chunkRows: number): Generator<{ start: number; rows: number; acts: Float32Array }> {
+/**
+ * Feature activations of rows [start, end) of a set, `chunkRows` at a time; chunk i comes from `reuse(i)` when that
+ * has it, else from the dictionary's encode.
+ */
+function* featureChunks(
+  dictionary: Dictionary,
+  set: EvaluationSet,
+  end: number,
+  chunkRows: number,
+  reuse?: (chunk: number) => Float32Array | undefined,
+): Generator<{ start: number; rows: number; acts: Float32Array }> {
   const x = set.activations.get(dictionary.hook);
   if (!x) throw new RangeError(`board evaluation: no activations at "${dictionary.hook}" (cached: ${[...set.activations.keys()].join(", ")})`);
   const d = x.length / Math.max(1, set.rows);
-  for (let start = 0; start < end; start += chunkRows) {
+  for (let start = 0, chunk = 0; start < end; start += chunkRows, chunk++) {
     const rows = Math.min(chunkRows, end - start);
-    yield { start, rows, acts: dictionary.encode(x.subarray(start * d, (start + rows) * d), rows) };
+    yield { start, rows, acts: reuse?.(chunk) ?? dictionary.encode(x.subarray(start * d, (start + rows) * d), rows) };
   }
 }
+
+/**
+ * The firing pass's chunks of feature activations, kept sparse so that the labelling pass, which reads the same rows
+ * first, need not encode them again: the values are the encode's own, so both passes see the same bits. Past
+ * `budget` non-zeros everything kept is dropped and those chunks are encoded again (SAE activations are sparse; a
+ * dense dictionary such as the MLP neurons has a free encode and is not kept at all).
+ */
+class SparseChunks {
+  private readonly chunks: ({ rows: number; index: Int32Array; value: Float32Array } | undefined)[] = [];
+  private nonZeros = 0;
+  private dropped: boolean;
+
+  constructor(
+    private readonly nFeatures: number,
+    private readonly budget: number,
+  ) {
+    this.dropped = budget <= 0;
+  }
+
+  keep(acts: Float32Array, rows: number): void {
+    if (this.dropped) return;
+    let count = 0;
+    for (let i = 0; i < acts.length; i++) if (acts[i] !== 0) count++;
+    this.nonZeros += count;
+    if (this.nonZeros > this.budget) {
+      this.dropped = true;
+      this.chunks.length = 0;
+      return;
+    }
+    const index = new Int32Array(count);
+    const value = new Float32Array(count);
+    for (let i = 0, j = 0; i < acts.length; i++) {
+      if (acts[i] !== 0) {
+        index[j] = i;
+        value[j++] = acts[i];
+      }
+    }
+    this.chunks.push({ rows, index, value });
+  }
+
+  /** Chunk i as dense [rows, nFeatures] activations, once (its memory is released), or undefined if not kept. */
+  take(chunk: number): Float32Array | undefined {
+    const kept = this.chunks[chunk];
+    if (!kept) return undefined;
+    this.chunks[chunk] = undefined;
+    const acts = new Float32Array(kept.rows * this.nFeatures);
+    for (let j = 0; j < kept.index.length; j++) acts[kept.index[j]] = kept.value[j];
+    return acts;
+  }
+}
+
+/** Non-zero feature activations the firing pass keeps for the labelling pass (8 bytes each: 128 MiB). */
+export const FIRING_CACHE_NON_ZEROS = 16 * 2 ** 20;
 
 function truthSlice(set: EvaluationSet, fns: readonly BspFunction[], start: number, rows: number): Map<string, Uint8Array> {
   return new Map(
@@ -135,21 +197,28 @@ function truthSlice(set: EvaluationSet, fns: readonly BspFunction[], start: numb
 const mean = (values: number[]): number | null => (values.length === 0 ? null : values.reduce((sum, v) => sum + v, 0) / values.length);
 
 /** Scores one dictionary on prepared evaluation data: board_metrics.json's content and the feature annotations. */
-export function evaluateDictionary(dictionary: Dictionary, data: BoardEvaluationData, chunkRows = 2048): { metrics: BoardMetrics; annotations: FeatureAnnotation[]; thresholds: FeatureThresholds } {
+export function evaluateDictionary(
+  dictionary: Dictionary,
+  data: BoardEvaluationData,
+  chunkRows = 2048,
+  firingCacheNonZeros = FIRING_CACHE_NON_ZEROS,
+): { metrics: BoardMetrics; annotations: FeatureAnnotation[]; thresholds: FeatureThresholds } {
   const { fns, label, recon } = data;
   const firing = new FiringSample(dictionary.nFeatures);
-  // the labelling pass's chunks, cut at fireRows: every row is encoded in a batch of the same shape both times, so
-  // its bits (and whether it exceeds its own maximum) cannot differ between the passes
-  for (const chunk of featureChunks(dictionary, label, label.rows, chunkRows)) {
-    if (chunk.start >= data.fireRows) break;
+  const kept = new SparseChunks(dictionary.nFeatures, dictionary.kind === "sae" ? firingCacheNonZeros : 0);
+  // the labelling pass's chunks, cut at fireRows: a row the labelling pass encodes again is encoded in a batch of the
+  // same shape both times, so its bits (and whether it exceeds its own maximum) cannot differ between the passes
+  const firingEnd = Math.min(label.rows, Math.ceil(data.fireRows / chunkRows) * chunkRows);
+  for (const chunk of featureChunks(dictionary, label, firingEnd, chunkRows)) {
     const rows = Math.min(chunk.rows, data.fireRows - chunk.start);
     firing.add(chunk.acts.subarray(0, rows * dictionary.nFeatures), rows);
+    kept.keep(chunk.acts, chunk.rows);
   }
   const thresholds = firing.finish();
   const nAlive = thresholds.alive.length;
 
   const labelling = new LabellingCounts(fns, nAlive);
-  for (const chunk of featureChunks(dictionary, label, label.rows, chunkRows)) {
+  for (const chunk of featureChunks(dictionary, label, label.rows, chunkRows, (i) => kept.take(i))) {
     labelling.add(featureLevels(chunk.acts, chunk.rows, thresholds), truthSlice(label, fns, chunk.start, chunk.rows));
   }
   const counts = labelling.finish();
