@@ -68,9 +68,7 @@ function routedSum(backendName: RoutableBackend, kernels: Kernels, stock: Kernel
     const { x } = params.inputs as { x: TensorInfo };
     const { axis, keepDims } = params.attrs as unknown as SumAttrs;
     const leading = leadingReductionAxes(axis, x.shape.length);
-    const rows = x.shape.slice(0, leading).reduce((size, dim) => size * dim, 1);
-    const cols = x.shape.slice(leading).reduce((size, dim) => size * dim, 1);
-    if (x.dtype !== "float32" || leading === undefined || rows === 0 || cols === 0) return stock(params);
+    if (x.dtype !== "float32" || leading === undefined || x.shape.some((dim) => dim === 0)) return stock(params);
     const memory = memoryOf(backendName, params.backend);
     const outShape = keepDims ? x.shape.map((dim, i) => (i < leading ? 1 : dim)) : x.shape.slice(leading);
     const out = memory.allocate(outShape);
